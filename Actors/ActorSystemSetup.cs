@@ -1,0 +1,3 @@
+namespace FlatImage.Actors;
+
+internal static class ActorSystemSetup { }

@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+
+namespace FlatImage.Native.Interop;
+
+/// <summary>Mirror of &lt;unistd.h&gt; for the calls Tmds.LibC does not cover. Raw results, errno via SetLastError.</summary>
+public static unsafe partial class Unistd
+{
+    private const string Libc = "libc";
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial uint getuid();
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial uint getgid();
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int getpid();
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int execve(byte* path, byte** argv, byte** envp);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int fsync(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int fdatasync(int fd);
+}
