@@ -1,6 +1,77 @@
+using System.Text;
+using FlatImage.Cli.CommandLine;
+using FlatImage.Native;
+using FlatImage.Native.Interop;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Paths;
+
 namespace FlatImage.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    /// <summary>Exit status of every launcher failure (cli.md §1.3).</summary>
+    public const int FailureStatus = 125;
+
+    public static int Main(string[] args)
+    {
+        // An inherited SIG_IGN for SIGCHLD makes the kernel reap children itself and their exit
+        // statuses are lost; reset it first thing, as bubblewrap does.
+        Stdlib.signal(Stdlib.SIGCHLD, Stdlib.SIG_DFL);
+
+        var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
+        var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
+        string command = Dispatcher.CommandWord(args);
+        try
+        {
+            return Run(args, stdout, stderr);
+        }
+        catch (Exception e) when (Describe(e) is { } failure)
+        {
+            stdout.Flush();
+            stderr.WriteLine($"{failure.Level}::{command}::{failure.Message}");
+            return FailureStatus;
+        }
+        finally
+        {
+            stdout.Flush();
+        }
+    }
+
+    private static int Run(string[] args, StreamWriter stdout, StreamWriter stderr)
+    {
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the launcher's own path");
+
+        // FIM_MAIN_OFFSET: print where the configuration region starts and stop, before anything else.
+        if (Environment.GetEnvironmentVariable("FIM_MAIN_OFFSET") is not null)
+        {
+            string image = Relocation.RelocatedImage(RuntimeDirectory.Resolve()) ?? self;
+            using var file = File.OpenHandle(image, FileMode.Open, FileAccess.Read);
+            stdout.WriteLine(ImageLayout.Read(file).ConfigOffset);
+            return 0;
+        }
+
+        string runtimeRoot = RuntimeDirectory.Ensure();
+        string? imagePath = Relocation.RelocatedImage(runtimeRoot);
+        if (imagePath is null && !Dispatcher.IsReadOnly(args))
+        {
+            // Not relocated yet: exec the private copy. If that fails (a noexec runtime directory,
+            // say) carry on from the image itself; only writes to the image can then hit ETXTBSY.
+            Relocation.Reexec(self, runtimeRoot, args);
+        }
+        imagePath ??= self;
+
+        if (Environment.GetEnvironmentVariable("FIM_SELFTEST") == "actors")
+            return ActorSelfTest.Run(stdout);
+
+        return Dispatcher.Run(new CommandContext(imagePath, stdout, stderr), args);
+    }
+
+    /// <summary>The exceptions that are a failure to report in one line; anything else is a bug and crashes loudly.</summary>
+    private static (char Level, string Message)? Describe(Exception e) => e switch
+    {
+        CommandException c => (c.Level, c.Message),
+        InvalidImageException or ConfigTooLargeException or UnsafeDirectoryException => ('E', e.Message),
+        ErrnoException or IOException or UnauthorizedAccessException or InvalidDataException => ('E', e.Message),
+        _ => null,
+    };
 }

@@ -1,3 +1,0 @@
-namespace FlatImage.Actors;
-
-internal static class ActorSystemSetup { }

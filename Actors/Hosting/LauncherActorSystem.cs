@@ -1,0 +1,25 @@
+using Akka.Actor;
+using Akka.Hosting;
+using FlatImage.Actors.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace FlatImage.Actors.Hosting;
+
+/// <summary>
+/// The launcher's actor system under Akka.Hosting. Configuration is code (builders, no HOCON type
+/// names) so it works under NativeAOT; top-level actors are created and registered here, in one place.
+/// </summary>
+public static class LauncherActorSystem
+{
+    public static IHost Build(string name = "flatimage")
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddAkka(name, akka =>
+        {
+            akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
+            akka.WithActors((system, registry) => registry.TryRegister<EchoActor>(system.ActorOf(EchoActor.Props(), "echo")));
+        });
+        return builder.Build();
+    }
+}

@@ -1,0 +1,9 @@
+namespace FlatImage.Runtime.Config;
+
+/// <summary>How the writable layer is stacked on the read-only layers (cli.md §3.8).</summary>
+public enum OverlayKind : byte
+{
+    Bwrap,
+    Overlayfs,
+    Unionfs,
+}

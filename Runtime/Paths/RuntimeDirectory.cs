@@ -1,0 +1,63 @@
+using FlatImage.Native;
+using FlatImage.Native.Interop;
+
+namespace FlatImage.Runtime.Paths;
+
+/// <summary>
+/// The per-user private runtime directory (design.md "Runtime directories"): <c>$XDG_RUNTIME_DIR/fim</c>
+/// when set, else <c>/tmp/fim-$UID</c>. It holds the relocated launcher, extracted tools and instance
+/// sockets, so it must be ours alone: created 0700, and refused when it is a symlink, not a directory,
+/// owned by someone else, or open to others — in a shared /tmp another user could have created it first.
+/// </summary>
+public static class RuntimeDirectory
+{
+    public static string Resolve()
+    {
+        uint uid = Unistd.getuid();
+        string? xdg = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        return !string.IsNullOrEmpty(xdg) && Path.IsPathRooted(xdg)
+            ? Path.Combine(xdg, "fim")
+            : $"/tmp/fim-{uid}";
+    }
+
+    /// <summary>Creates (if needed) and verifies the runtime root; returns its path.</summary>
+    public static string Ensure() => EnsurePrivate(Resolve());
+
+    /// <summary>
+    /// mkdir 0700 then lstat: lstat (not stat) so a planted symlink is seen as a symlink, and the
+    /// owner/mode check catches a directory someone else created or loosened.
+    /// </summary>
+    public static string EnsurePrivate(string path)
+    {
+        if (Stat.mkdir(path, 0b111_000_000) < 0)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno == 2 /* ENOENT: parent missing */)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                return EnsurePrivate(path);
+            }
+            if (errno != 17 /* EEXIST */)
+                throw new ErrnoException(errno, "mkdir", path);
+        }
+        if (Stat.lstat(path, out var st) < 0)
+            throw ErrnoException.FromLastError("lstat", path);
+        if ((st.st_mode & Stat.S_IFMT) == Stat.S_IFLNK)
+            throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is a symbolic link");
+        if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+            throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is not a directory");
+        if (st.st_uid != Unistd.getuid())
+            throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is owned by uid {st.st_uid}");
+        if ((st.st_mode & 0b000_111_111) != 0)
+            throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is accessible to other users (mode {Convert.ToString(st.st_mode & 0xFFF, 8)})");
+        return path;
+    }
+
+    /// <summary>Creates a subdirectory of a verified private directory (mode 0700; its parent already keeps others out).</summary>
+    public static string CreateChild(string parent, params string[] parts)
+    {
+        string path = Path.Combine([parent, .. parts]);
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+}
