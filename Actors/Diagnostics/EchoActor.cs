@@ -7,7 +7,8 @@ public sealed class EchoActor : ReceiveActor
 {
     public EchoActor() => Receive<Ping>(HandlePing);
 
-    public static Props Props() => Akka.Actor.Props.Create<EchoActor>();
+    // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
+    public static Props Props() => Akka.Actor.Props.Create(() => new EchoActor());
 
     private void HandlePing(Ping ping) => Sender.Tell(new PingResult(ping.Payload));
 }

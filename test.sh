@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test: unit, actor and end-to-end tests of the published binary, as root and as an
+# unprivileged user (the end-to-end set-up creates the user 'fimtest' and opens /dev/fuse to it).
+# Installs what it needs (Debian packages, NuGet restore) and builds first.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+./build.sh
+
+export FIM_LAUNCHER="$PWD/out/launcher/flatimage"
+results="$PWD/out/test-results"
+rm -rf "$results"
+status=0
+dotnet test FlatImage.sln -c Release -nologo --logger "trx" --results-directory "$results" "$@" || status=$?
+
+# One closing line over all test assemblies, read from the trx files.
+python3 - "$results" <<'PY' || true
+import sys, glob, xml.etree.ElementTree as ET
+p = f = s = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    c = ET.parse(path).getroot().find(".//{*}Counters")
+    if c is None: continue
+    p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0))
+    s += int(c.get("notExecuted", 0))
+print(f"{p} passed, {f} failed, {s} skipped")
+PY
+exit $status

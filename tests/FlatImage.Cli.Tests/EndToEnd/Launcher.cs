@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace FlatImage.Cli.Tests.EndToEnd;
+
+/// <summary>Who runs the image: root, or the unprivileged test user the set-up creates.</summary>
+public enum Identity
+{
+    Root,
+    User,
+}
+
+/// <summary>The outcome of one whole-process run.</summary>
+public sealed record RunResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+}
+
+/// <summary>
+/// The published NativeAOT launcher, run as a user would run an image: a copy of it is an image
+/// with the default configuration. Runs as root or, through setpriv, as the test user.
+/// </summary>
+public static class Launcher
+{
+    public const string TestUser = "fimtest";
+
+    private static readonly Lazy<string> LauncherPath = new(FindLauncher);
+    private static readonly Lazy<(int Uid, int Gid)> User = new(EnsureTestUser);
+
+    public static string Path => LauncherPath.Value;
+
+    public static (int Uid, int Gid) TestUserIds => User.Value;
+
+    /// <summary>A fresh directory holding a fresh image, owned by <paramref name="identity"/>.</summary>
+    public static string NewImage(Identity identity, string name = "app.flatimage")
+    {
+        string dir = Directory.CreateTempSubdirectory("fim-e2e-").FullName;
+        string image = System.IO.Path.Combine(dir, name);
+        File.Copy(Path, image);
+        if (identity == Identity.User)
+            Chown(dir, recursive: true);
+        return image;
+    }
+
+    public static void Chown(string path, bool recursive = false)
+    {
+        var (uid, gid) = TestUserIds;
+        var args = recursive ? new[] { "-R", $"{uid}:{gid}", path } : [$"{uid}:{gid}", path];
+        var result = RunProcess("chown", args, null, null);
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"chown failed: {result}");
+    }
+
+    public static RunResult Run(Identity identity, string image, params string[] args) => Run(identity, image, null, args);
+
+    public static RunResult Run(Identity identity, string image, IDictionary<string, string?>? env, params string[] args)
+    {
+        var start = Start(identity, image, env, args);
+        return Finish(start);
+    }
+
+    public static Process Start(Identity identity, string image, IDictionary<string, string?>? env, params string[] args)
+    {
+        var info = StartInfo(identity, image, env, args);
+        return Process.Start(info)!;
+    }
+
+    public static RunResult Finish(Process process)
+    {
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(60_000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("the launcher did not exit within 60 s");
+        }
+        return new RunResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static ProcessStartInfo StartInfo(Identity identity, string image, IDictionary<string, string?>? env, string[] args)
+    {
+        ProcessStartInfo info;
+        if (identity == Identity.Root)
+        {
+            info = new ProcessStartInfo(image);
+        }
+        else
+        {
+            // setpriv drops to the test user for real (uid, gid, no supplementary groups): no sudo, no PAM.
+            var (uid, gid) = TestUserIds;
+            info = new ProcessStartInfo("setpriv");
+            foreach (var a in new[] { $"--reuid={uid}", $"--regid={gid}", "--clear-groups", "--", image })
+                info.ArgumentList.Add(a);
+        }
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.RedirectStandardInput = true;
+        info.StandardOutputEncoding = Encoding.UTF8;
+        info.StandardErrorEncoding = Encoding.UTF8;
+        info.WorkingDirectory = System.IO.Path.GetDirectoryName(image)!;
+        // A user's session: their own HOME, no XDG_RUNTIME_DIR (so /tmp/fim-<uid> is used), no debug noise.
+        info.Environment.Remove("FIM_DEBUG");
+        info.Environment.Remove("XDG_RUNTIME_DIR");
+        if (identity == Identity.User)
+        {
+            info.Environment["HOME"] = System.IO.Path.GetDirectoryName(image)!;
+            info.Environment["USER"] = TestUser;
+        }
+        foreach (var (k, v) in env ?? new Dictionary<string, string?>())
+        {
+            if (v is null)
+                info.Environment.Remove(k);
+            else
+                info.Environment[k] = v;
+        }
+        return info;
+    }
+
+    public static RunResult RunProcess(string file, IEnumerable<string> args, string? stdin, string? cwd)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in args)
+            info.ArgumentList.Add(a);
+        if (cwd is not null)
+            info.WorkingDirectory = cwd;
+        using var p = Process.Start(info)!;
+        if (stdin is not null)
+            p.StandardInput.Write(stdin);
+        p.StandardInput.Close();
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        return new RunResult(p.ExitCode, o.Result, e.Result);
+    }
+
+    private static string FindLauncher()
+    {
+        string? configured = Environment.GetEnvironmentVariable("FIM_LAUNCHER");
+        if (!string.IsNullOrEmpty(configured))
+            return File.Exists(configured) ? configured : throw new FileNotFoundException($"FIM_LAUNCHER={configured} does not exist");
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(System.IO.Path.Combine(dir.FullName, "FlatImage.sln")))
+            {
+                string path = System.IO.Path.Combine(dir.FullName, "out", "launcher", "flatimage");
+                return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run ./build.sh first (or set FIM_LAUNCHER)");
+            }
+        }
+        throw new FileNotFoundException("cannot find the repository root (FlatImage.sln) above the test binaries");
+    }
+
+    /// <summary>Creates the unprivileged test user once (idempotent) and makes /dev/fuse usable by it.</summary>
+    private static (int, int) EnsureTestUser()
+    {
+        if (RunProcess("id", ["-u", TestUser], null, null).ExitCode != 0)
+        {
+            var add = RunProcess("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", TestUser], null, null);
+            if (add.ExitCode != 0 && RunProcess("id", ["-u", TestUser], null, null).ExitCode != 0)
+                throw new InvalidOperationException($"useradd failed: {add}");
+        }
+        if (File.Exists("/dev/fuse"))
+            File.SetUnixFileMode("/dev/fuse", (UnixFileMode)0b110_110_110);
+        int uid = int.Parse(RunProcess("id", ["-u", TestUser], null, null).Stdout.Trim());
+        int gid = int.Parse(RunProcess("id", ["-g", TestUser], null, null).Stdout.Trim());
+        return (uid, gid);
+    }
+}
