@@ -108,7 +108,7 @@ public static class LayerWriter
         long start = output.Position;
         output.Write(new byte[LayerHeader.Size]);
         // Step 5: blocks.
-        var blocks = WriteBlocks(unique, streamLength, options.BlockSize, ZstdLevel(options), threads, output, progress, ct);
+        var blocks = WriteBlocks(unique, streamLength, options, threads, output, progress, ct);
         long dataSize = output.Position - start - LayerHeader.Size;
 
         long indexOffset = output.Position - start;
@@ -158,14 +158,13 @@ public static class LayerWriter
             inputBytes, streamLength, blocks.Count, skipped);
     }
 
-    private static int ZstdLevel(LayerWriterOptions options) => LayerWriterOptions.ZstdLevelFor(options.CompressionLevel);
-
     /// <summary>One distinct regular file (hard links share it) and where its bytes go.</summary>
     private sealed class Content
     {
         public required LayerSourceNode Node;
         public required byte[] Name;
         public string Kind = "";
+        public bool AlreadyCompressed;
         public bool Unreadable;
         public UInt128 Hash;
         public Content? DuplicateOf;
@@ -206,6 +205,7 @@ public static class LayerWriter
                 Span<byte> magic = stackalloc byte[4];
                 int n = c.Node.Size > 0 ? RandomAccess.Read(handle, magic, 0) : 0;
                 c.Kind = KindOf(magic[..n], c.Name);
+                c.AlreadyCompressed = c.Kind == CompressedKind;
             }
         });
         var dropped = new HashSet<LayerSourceNode>(ReferenceEqualityComparer.Instance);
@@ -237,14 +237,28 @@ public static class LayerWriter
     /// Groups files of one kind so that they share compression context. The content's magic
     /// beats the name because executables and libraries rarely have a useful extension.
     /// </summary>
+    /// <summary>Sorts last, so already-compressed files fill their own blocks.</summary>
+    private const string CompressedKind = "\uffffcompressed";
+
+    private static ReadOnlySpan<byte> GzipMagic => [0x1f, 0x8b];
+    private static ReadOnlySpan<byte> XzMagic => [0xfd, (byte)'7', (byte)'z', (byte)'X'];
+    private static ReadOnlySpan<byte> ZstdMagic => [0x28, 0xb5, 0x2f, 0xfd];
+    private static ReadOnlySpan<byte> PngMagic => [0x89, (byte)'P', (byte)'N', (byte)'G'];
+    private static ReadOnlySpan<byte> JpegMagic => [0xff, 0xd8, 0xff];
+
     private static string KindOf(ReadOnlySpan<byte> magic, byte[] name)
     {
+        // Data that is compressed already (gzip'd docs, .deb archives, images) gains nothing
+        // from a strong level but costs the most time there, so it is grouped apart and its
+        // blocks get the fastest level.
+        if (magic.StartsWith(GzipMagic) || magic.StartsWith(XzMagic) || magic.StartsWith(ZstdMagic)
+            || magic.StartsWith("BZh"u8) || magic.StartsWith("!<ar"u8) || magic.StartsWith("PK\u0003\u0004"u8)
+            || magic.StartsWith(PngMagic) || magic.StartsWith(JpegMagic))
+            return CompressedKind;
         if (magic.Length >= 4 && magic[0] == 0x7f && magic[1] == (byte)'E' && magic[2] == (byte)'L' && magic[3] == (byte)'F')
             return "\u0001elf";
         if (magic.Length >= 2 && magic[0] == (byte)'#' && magic[1] == (byte)'!')
             return "\u0002script";
-        if (magic.Length >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-            return "\u0003gzip";
         int dot = Array.LastIndexOf(name, (byte)'.');
         if (dot <= 0)
             return "";
@@ -378,20 +392,24 @@ public static class LayerWriter
     /// holds at most two blocks per worker, which bounds memory to a few blocks per thread.
     /// A BlockingCollection is used because the whole build is synchronous.
     /// </summary>
-    private static List<BlockResult> WriteBlocks(List<Content> unique, long streamLength, int blockSize, int level,
+    private static List<BlockResult> WriteBlocks(List<Content> unique, long streamLength, LayerWriterOptions options,
         int threads, Stream output, IProgress<LayerProgress>? progress, CancellationToken ct)
     {
         var results = new List<BlockResult>();
         if (streamLength == 0)
             return results;
+        int blockSize = options.BlockSize;
+        int windowLog = System.Numerics.BitOperations.Log2((uint)blockSize);
+        using var strong = new CompressorPool(options.ZstdLevel ?? LayerWriterOptions.ZstdLevelFor(options.CompressionLevel),
+            windowLog, options.LongDistanceMatching);
+        using var fast = new CompressorPool(1, windowLog, longDistance: false);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var queue = new BlockingCollection<Task<CompressedBlock>>(boundedCapacity: threads * 2);
-        var compressors = new ConcurrentBag<Compressor>();
         var producer = Task.Factory.StartNew(() =>
         {
             try
             {
-                Produce(unique, streamLength, blockSize, level, compressors, queue, cts.Token);
+                Produce(unique, streamLength, blockSize, strong, fast, queue, cts.Token);
             }
             finally
             {
@@ -429,27 +447,29 @@ public static class LayerWriter
             {
                 try { producer.Wait(); } catch (AggregateException) { /* the consumer's exception is the one reported */ }
             }
-            foreach (var c in compressors)
-                c.Dispose();
         }
         producer.GetAwaiter().GetResult();
         return results;
     }
 
-    private static void Produce(List<Content> unique, long streamLength, int blockSize, int level,
-        ConcurrentBag<Compressor> compressors, BlockingCollection<Task<CompressedBlock>> queue, CancellationToken ct)
+    private static void Produce(List<Content> unique, long streamLength, int blockSize,
+        CompressorPool strong, CompressorPool fast, BlockingCollection<Task<CompressedBlock>> queue, CancellationToken ct)
     {
         byte[] block = ArrayPool<byte>.Shared.Rent(blockSize);
         int fill = 0;
         long streamPos = 0;
+        // A block made only of already-compressed files gets the fast level.
+        bool compressible = false;
         void Flush()
         {
             byte[] raw = block;
             int length = fill;
             long end = streamPos;
-            queue.Add(Task.Run(() => Compress(raw, length, level, end, compressors), ct), ct);
+            var pool = compressible ? strong : fast;
+            queue.Add(Task.Run(() => Compress(raw, length, end, pool), ct), ct);
             block = ArrayPool<byte>.Shared.Rent(blockSize);
             fill = 0;
+            compressible = false;
         }
         foreach (var c in unique)
         {
@@ -464,6 +484,7 @@ public static class LayerWriter
                 int n = RandomAccess.Read(handle, block.AsSpan(fill, want), pos);
                 if (n == 0)
                     throw ChangedWhileReading(c.Node);
+                compressible |= !c.AlreadyCompressed;
                 fill += n;
                 pos += n;
                 streamPos += n;
@@ -479,10 +500,9 @@ public static class LayerWriter
             throw new InvalidOperationException("layer data stream length mismatch");
     }
 
-    private static CompressedBlock Compress(byte[] raw, int length, int level, long streamEnd, ConcurrentBag<Compressor> compressors)
+    private static CompressedBlock Compress(byte[] raw, int length, long streamEnd, CompressorPool pool)
     {
-        if (!compressors.TryTake(out var compressor))
-            compressor = new Compressor(level);
+        var compressor = pool.Rent();
         byte[] output = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(length));
         try
         {
@@ -504,7 +524,7 @@ public static class LayerWriter
         }
         finally
         {
-            compressors.Add(compressor);
+            pool.Return(compressor);
             ArrayPool<byte>.Shared.Return(raw);
         }
     }

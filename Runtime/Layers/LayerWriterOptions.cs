@@ -12,6 +12,12 @@ public sealed record LayerWriterOptions
     /// </summary>
     public int BlockSize { get; init; } = 1024 * 1024;
 
+    /// <summary>Overrides the zstd level that <see cref="CompressionLevel"/> maps to (for benchmarks).</summary>
+    public int? ZstdLevel { get; init; }
+
+    /// <summary>zstd long-distance matching inside each block; pays off only for large blocks.</summary>
+    public bool LongDistanceMatching { get; init; }
+
     /// <summary>Compression threads; 0 means one per processor.</summary>
     public int Threads { get; init; }
 
