@@ -2,46 +2,81 @@ using System.Runtime.InteropServices;
 
 namespace FlatImage.Native.Interop;
 
-/// <summary>Mirror of &lt;sys/stat.h&gt; (x86-64 <c>struct stat</c>, glibc &gt;= 2.33 exports lstat/fstat).</summary>
+/// <summary>
+/// Mirror of &lt;sys/stat.h&gt; (statx, glibc &gt;= 2.28) and the <c>struct statx</c> of &lt;linux/stat.h&gt;.
+/// statx is used instead of stat/lstat because its struct has the same layout on every
+/// architecture, so no per-architecture file is needed. Raw results, errno via SetLastError.
+/// </summary>
 public static unsafe partial class Stat
 {
+    private const string Libc = "libc";
+
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_NOFOLLOW = 0x100;
+    public const int AT_NO_AUTOMOUNT = 0x800;
+    public const uint STATX_BASIC_STATS = 0x7ff;
+
     public const uint S_IFMT = 0xF000;
-    public const uint S_IFDIR = 0x4000;
+    public const uint S_IFSOCK = 0xC000;
     public const uint S_IFLNK = 0xA000;
     public const uint S_IFREG = 0x8000;
+    public const uint S_IFBLK = 0x6000;
+    public const uint S_IFDIR = 0x4000;
+    public const uint S_IFCHR = 0x2000;
+    public const uint S_IFIFO = 0x1000;
 
     [StructLayout(LayoutKind.Sequential)]
-    public struct stat
+    public struct statx_timestamp
     {
-        public ulong st_dev;
-        public ulong st_ino;
-        public ulong st_nlink;
-        public uint st_mode;
-        public uint st_uid;
-        public uint st_gid;
-        private int __pad0;
-        public ulong st_rdev;
-        public long st_size;
-        public long st_blksize;
-        public long st_blocks;
-        public long st_atime;
-        public long st_atime_nsec;
-        public long st_mtime;
-        public long st_mtime_nsec;
-        public long st_ctime;
-        public long st_ctime_nsec;
-        private fixed long __reserved[3];
+        public long tv_sec;
+        public uint tv_nsec;
+        public int __reserved;
     }
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int lstat(string path, out stat buf);
+    /// <summary><c>struct statx</c>: 256 bytes, identical on all Linux architectures.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 256)]
+    public struct statx_t
+    {
+        public uint stx_mask;
+        public uint stx_blksize;
+        public ulong stx_attributes;
+        public uint stx_nlink;
+        public uint stx_uid;
+        public uint stx_gid;
+        public ushort stx_mode;
+        public ushort __spare0;
+        public ulong stx_ino;
+        public ulong stx_size;
+        public ulong stx_blocks;
+        public ulong stx_attributes_mask;
+        public statx_timestamp stx_atime;
+        public statx_timestamp stx_btime;
+        public statx_timestamp stx_ctime;
+        public statx_timestamp stx_mtime;
+        public uint stx_rdev_major;
+        public uint stx_rdev_minor;
+        public uint stx_dev_major;
+        public uint stx_dev_minor;
+    }
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int fstat(int fd, out stat buf);
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int statx(int dirfd, byte* pathname, int flags, uint mask, statx_t* statxbuf);
 
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int mkdir(string path, uint mode);
+    /// <summary>glibc's <c>makedev</c> (&lt;sys/sysmacros.h&gt;) is a macro, so it is written out here.</summary>
+    public static ulong makedev(uint major, uint minor)
+        => ((ulong)(major & 0xfffff000u) << 32) | ((ulong)(major & 0xfffu) << 8)
+         | ((ulong)(minor & 0xffffff00u) << 12) | (minor & 0xffu);
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int fchmod(int fd, uint mode);
+    public static uint major(ulong dev) => (uint)(((dev >> 32) & 0xfffff000u) | ((dev >> 8) & 0xfffu));
+
+    public static uint minor(ulong dev) => (uint)(((dev >> 12) & 0xffffff00u) | (dev & 0xffu));
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int mknod(byte* pathname, uint mode, ulong dev);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int mkfifo(byte* pathname, uint mode);
+
+    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mkdir(string pathname, uint mode);
 }

@@ -27,4 +27,7 @@ public static unsafe partial class Unistd
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int fdatasync(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint readlink(byte* pathname, byte* buf, nuint bufsiz);
 }

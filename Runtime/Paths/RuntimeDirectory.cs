@@ -1,5 +1,6 @@
 using FlatImage.Native;
 using FlatImage.Native.Interop;
+using FlatImage.Native.Io;
 
 namespace FlatImage.Runtime.Paths;
 
@@ -40,16 +41,15 @@ public static class RuntimeDirectory
             if (errno != 17 /* EEXIST */)
                 throw new ErrnoException(errno, "mkdir", path);
         }
-        if (Stat.lstat(path, out var st) < 0)
-            throw ErrnoException.FromLastError("lstat", path);
-        if ((st.st_mode & Stat.S_IFMT) == Stat.S_IFLNK)
+        var st = FileStatus.Lstat(System.Text.Encoding.UTF8.GetBytes(path));
+        if (st.FileType == Stat.S_IFLNK)
             throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is a symbolic link");
-        if ((st.st_mode & Stat.S_IFMT) != Stat.S_IFDIR)
+        if (st.FileType != Stat.S_IFDIR)
             throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is not a directory");
-        if (st.st_uid != Unistd.getuid())
-            throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is owned by uid {st.st_uid}");
-        if ((st.st_mode & 0b000_111_111) != 0)
-            throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is accessible to other users (mode {Convert.ToString(st.st_mode & 0xFFF, 8)})");
+        if (st.Uid != Unistd.getuid())
+            throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is owned by uid {st.Uid}");
+        if ((st.Mode & 0b000_111_111) != 0)
+            throw new UnsafeDirectoryException($"Refusing runtime directory '{path}': it is accessible to other users (mode {Convert.ToString(st.Mode & 0xFFF, 8)})");
         return path;
     }
 

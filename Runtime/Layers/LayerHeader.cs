@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+
+namespace FlatImage.Runtime.Layers;
+
+/// <summary>
+/// The fixed header at offset 0 of every layer. A layer is position-independent: every offset
+/// here is relative to the layer's first byte, so layers can be concatenated after the launcher
+/// and found by walking <see cref="TotalSize"/> from one header to the next.
+///
+/// Layout (little-endian, <see cref="Size"/> bytes):
+/// <code>
+///   0  u8[8] magic "FIMLAYR1"          8 u16 version   10 u16 flags(0)   12 u32 header size
+///  16  u64 total size (whole layer)   24 u8 block size log2  25 u8 compression(1 = zstd)  26 u16 0  28 u32 block count
+///  32  u64 data stream length (uncompressed, deduplicated file contents)
+///  40  u64 data offset      48 u64 data size (compressed blocks back to back)
+///  56  u64 block index offset  64 u64 block index size  72 u64 block index xxhash64
+///  80  u64 metadata offset  88 u64 metadata stored size  96 u64 metadata size (uncompressed)  104 u64 metadata xxhash64
+/// 112  u64 0               120 u64 xxhash64 of bytes [0, 120)
+/// </code>
+/// </summary>
+public readonly record struct LayerHeader
+{
+    public const int Size = 128;
+    public const ushort CurrentVersion = 1;
+    public const byte CompressionZstd = 1;
+
+    /// <summary>Metadata larger than this is refused rather than allocated (about 5 million inodes).</summary>
+    public const long MaxMetadataSize = 512L * 1024 * 1024;
+
+    public const int MinBlockSizeLog2 = 16;
+    public const int MaxBlockSizeLog2 = 24;
+
+    public static ReadOnlySpan<byte> Magic => "FIMLAYR1"u8;
+
+    public ushort Version { get; init; }
+    public long TotalSize { get; init; }
+    public int BlockSizeLog2 { get; init; }
+    public byte Compression { get; init; }
+    public uint BlockCount { get; init; }
+    public long StreamLength { get; init; }
+    public long DataOffset { get; init; }
+    public long DataSize { get; init; }
+    public long BlockIndexOffset { get; init; }
+    public long BlockIndexSize { get; init; }
+    public ulong BlockIndexChecksum { get; init; }
+    public long MetadataOffset { get; init; }
+    public long MetadataStoredSize { get; init; }
+    public long MetadataSize { get; init; }
+    public ulong MetadataChecksum { get; init; }
+
+    public int BlockSize => 1 << BlockSizeLog2;
+
+    /// <summary>
+    /// Parses and validates a header: magic, version, checksum, and that every section lies
+    /// inside [Size, TotalSize) with sizes that agree with each other. Nothing in an
+    /// accepted header can make a reader index out of range or allocate more than the layer holds
+    /// (metadata is further capped at <see cref="MaxMetadataSize"/>).
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> bytes, out LayerHeader header)
+    {
+        header = default;
+        if (bytes.Length < Size || !bytes[..8].SequenceEqual(Magic))
+            return false;
+        if (BinaryPrimitives.ReadUInt64LittleEndian(bytes[120..]) != XxHash64.HashToUInt64(bytes[..120]))
+            return false;
+        var h = new LayerHeader
+        {
+            Version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]),
+            TotalSize = BinaryPrimitives.ReadInt64LittleEndian(bytes[16..]),
+            BlockSizeLog2 = bytes[24],
+            Compression = bytes[25],
+            BlockCount = BinaryPrimitives.ReadUInt32LittleEndian(bytes[28..]),
+            StreamLength = BinaryPrimitives.ReadInt64LittleEndian(bytes[32..]),
+            DataOffset = BinaryPrimitives.ReadInt64LittleEndian(bytes[40..]),
+            DataSize = BinaryPrimitives.ReadInt64LittleEndian(bytes[48..]),
+            BlockIndexOffset = BinaryPrimitives.ReadInt64LittleEndian(bytes[56..]),
+            BlockIndexSize = BinaryPrimitives.ReadInt64LittleEndian(bytes[64..]),
+            BlockIndexChecksum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[72..]),
+            MetadataOffset = BinaryPrimitives.ReadInt64LittleEndian(bytes[80..]),
+            MetadataStoredSize = BinaryPrimitives.ReadInt64LittleEndian(bytes[88..]),
+            MetadataSize = BinaryPrimitives.ReadInt64LittleEndian(bytes[96..]),
+            MetadataChecksum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[104..]),
+        };
+        if (h.Version != CurrentVersion
+            || BinaryPrimitives.ReadUInt16LittleEndian(bytes[10..]) != 0
+            || BinaryPrimitives.ReadUInt32LittleEndian(bytes[12..]) != Size
+            || h.Compression != CompressionZstd
+            || h.BlockSizeLog2 is < MinBlockSizeLog2 or > MaxBlockSizeLog2)
+            return false;
+        if (h.TotalSize < Size || h.StreamLength < 0)
+            return false;
+        if (!InRange(h.DataOffset, h.DataSize, h.TotalSize)
+            || !InRange(h.BlockIndexOffset, h.BlockIndexSize, h.TotalSize)
+            || !InRange(h.MetadataOffset, h.MetadataStoredSize, h.TotalSize))
+            return false;
+        // One block per started BlockSize of the stream, 12 index bytes per block.
+        long expectedBlocks = (h.StreamLength + h.BlockSize - 1) >> h.BlockSizeLog2;
+        if (h.BlockCount != expectedBlocks || h.BlockIndexSize != (long)h.BlockCount * LayerFormat.BlockIndexEntrySize)
+            return false;
+        if (h.MetadataSize is < LayerFormat.MetadataHeaderSize or > MaxMetadataSize || h.MetadataStoredSize <= 0)
+            return false;
+        header = h;
+        return true;
+    }
+
+    private static bool InRange(long offset, long size, long total)
+        => offset >= Size && size >= 0 && offset <= total && size <= total - offset;
+
+    /// <summary>Serializes the header, checksum included.</summary>
+    public void Write(Span<byte> destination)
+    {
+        Span<byte> b = destination[..Size];
+        b.Clear();
+        Magic.CopyTo(b);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[8..], Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[12..], Size);
+        BinaryPrimitives.WriteInt64LittleEndian(b[16..], TotalSize);
+        b[24] = (byte)BlockSizeLog2;
+        b[25] = Compression;
+        BinaryPrimitives.WriteUInt32LittleEndian(b[28..], BlockCount);
+        BinaryPrimitives.WriteInt64LittleEndian(b[32..], StreamLength);
+        BinaryPrimitives.WriteInt64LittleEndian(b[40..], DataOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(b[48..], DataSize);
+        BinaryPrimitives.WriteInt64LittleEndian(b[56..], BlockIndexOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(b[64..], BlockIndexSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[72..], BlockIndexChecksum);
+        BinaryPrimitives.WriteInt64LittleEndian(b[80..], MetadataOffset);
+        BinaryPrimitives.WriteInt64LittleEndian(b[88..], MetadataStoredSize);
+        BinaryPrimitives.WriteInt64LittleEndian(b[96..], MetadataSize);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[104..], MetadataChecksum);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[120..], XxHash64.HashToUInt64(b[..120]));
+    }
+}
