@@ -51,6 +51,7 @@ public static class Dispatcher
             "fim-remote" => RemoteCommand.Run(context, cursor),
             "fim-version" => VersionCommand.Run(context, cursor),
             "fim-help" => Help(context, cursor),
+            "fim-layer" => LayerCommand.Run(context, cursor),
             _ => throw new CommandException($"{command} is not available in this build yet", critical: false),
         };
     }

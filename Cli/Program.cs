@@ -3,6 +3,7 @@ using FlatImage.Cli.CommandLine;
 using FlatImage.Native;
 using FlatImage.Native.Interop;
 using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Layers;
 using FlatImage.Runtime.Paths;
 
 namespace FlatImage.Cli;
@@ -70,7 +71,7 @@ public static class Program
     private static (char Level, string Message)? Describe(Exception e) => e switch
     {
         CommandException c => (c.Level, c.Message),
-        InvalidImageException or ConfigTooLargeException or UnsafeDirectoryException => ('E', e.Message),
+        InvalidImageException or ConfigTooLargeException or UnsafeDirectoryException or InvalidLayerException => ('E', e.Message),
         ErrnoException or IOException or UnauthorizedAccessException or InvalidDataException => ('E', e.Message),
         _ => null,
     };

@@ -1,0 +1,79 @@
+using FlatImage.Cli.CommandLine;
+using FlatImage.Cli.Output;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Layers;
+
+namespace FlatImage.Cli.Commands;
+
+/// <summary><c>fim-layer create|add|commit|list</c> (cli.md §3.11, §13).</summary>
+public static class LayerCommand
+{
+    public static int Run(CommandContext context, ArgumentCursor args)
+    {
+        string op = args.NextKeyword() ?? throw new CommandException("Missing op for 'fim-layer' (create,add,commit,list)");
+        switch (op)
+        {
+            case "create":
+                if (args.Remaining != 2)
+                    throw new CommandException("create requires exactly two arguments (/path/to/dir /path/to/file.layer)");
+                return Create(context, args.Next()!, args.Next()!);
+            case "add":
+                if (args.Remaining != 1)
+                    throw new CommandException("add requires exactly one argument (/path/to/file.layer)");
+                return Add(context, args.Next()!);
+            case "commit":
+                string mode = args.NextKeyword() ?? throw new CommandException("Missing op for 'commit' (binary,layer,file)");
+                if (mode is not ("binary" or "layer" or "file"))
+                    throw new CommandException("Invalid commit operation");
+                if (mode == "file" && args.Next() is null)
+                    throw new CommandException("Missing path for 'file' operation");
+                args.End("fim-layer commit");
+                throw new CommandException("fim-layer commit is not available in this build yet", critical: false);
+            case "list":
+                args.End("fim-layer list");
+                var stack = LayerStack.Resolve(context.ImagePath, warning => context.Warn(args.Command, warning));
+                for (int i = 0; i < stack.Count; i++)
+                    context.Out.WriteLine($"{i}:{stack[i].Offset}:{stack[i].Size}:{stack[i].Path}");
+                return 0;
+            default:
+                throw new CommandException("Invalid layer operation");
+        }
+    }
+
+    private static int Create(CommandContext context, string source, string output)
+    {
+        if (!Path.Exists(source))
+            throw new CommandException($"Source directory '{source}' does not exist", critical: false);
+        if (!Directory.Exists(source))
+            throw new CommandException($"Source '{source}' is not a directory", critical: false);
+        context.Out.WriteLine($"Compress filesystem to '{output}'");
+        context.Out.Flush();
+        var result = LayerWriter.Create(source, output, LayerWriterOptions.FromEnvironment(), new ProgressReporter(context.Error, "fim-layer create"));
+        foreach (string skipped in result.SkippedPaths)
+            context.Warn("fim-layer", $"Skipped '{skipped}'");
+        context.Out.WriteLine("Filesystem created without errors");
+        return 0;
+    }
+
+    private static int Add(CommandContext context, string input)
+    {
+        try
+        {
+            using (File.OpenHandle(input, FileMode.Open, FileAccess.Read)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandException($"Failed to open input file '{input}'", critical: false);
+        }
+        try
+        {
+            LayerAppender.Append(context.ImagePath, input);
+        }
+        catch (InvalidLayerException e)
+        {
+            throw new CommandException($"Not a valid layer file '{input}': {e.Reason}", critical: false);
+        }
+        context.Out.WriteLine($"Included novel layer from file '{input}'");
+        return 0;
+    }
+}

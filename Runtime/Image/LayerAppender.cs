@@ -1,0 +1,61 @@
+using FlatImage.Runtime.Layers;
+
+namespace FlatImage.Runtime.Image;
+
+/// <summary>
+/// Appends a layer to an image as its new top embedded layer (<c>fim-layer add</c>, <c>commit binary</c>).
+///
+/// The layer is checked first (header and metadata checksums): a bad embedded layer would hide
+/// every layer after it. Under the image's writer lock, the append starts where the valid chain
+/// ends — bytes left by an interrupted append are overwritten — and is fsynced before the lock
+/// is released. Until the last byte is written the new layer reads as a truncated tail, which
+/// readers ignore, so a crash at any point leaves the image with its previous layers.
+/// </summary>
+public static class LayerAppender
+{
+    public static void Append(string imagePath, string layerPath, CancellationToken cancellationToken = default)
+    {
+        long size = ValidateLayerFile(layerPath);
+        using var layer = File.OpenHandle(layerPath, FileMode.Open, FileAccess.Read);
+        using var image = ConfigStore.OpenForWriting(imagePath);
+        using var held = ConfigStore.Lock(image, imagePath);
+
+        var layout = ImageLayout.Read(image);
+        var embedded = EmbeddedLayers.Read(image, layout);
+        long offset = embedded.End;
+        if (!embedded.HasToolsHeader)
+        {
+            // An image without a tools bundle yet (a bare launcher, or the blueprint before the
+            // tools issue): reserve the region and write an empty bundle so the chain has a start.
+            if (layout.FileLength > layout.ToolsOffset)
+                throw new InvalidImageException($"Invalid image '{imagePath}': unknown data after the configuration region");
+            RandomAccess.SetLength(image, layout.ToolsOffset);
+            RandomAccess.Write(image, ToolsHeader.Empty.ToBytes(), layout.ToolsOffset);
+            offset = layout.ToolsOffset + ToolsHeader.Size;
+        }
+
+        var buffer = new byte[1 << 20];
+        for (long done = 0; done < size;)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int n = RandomAccess.Read(layer, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)), done);
+            if (n <= 0)
+                throw new InvalidImageException($"Layer file '{layerPath}' changed while it was appended");
+            RandomAccess.Write(image, buffer.AsSpan(0, n), offset + done);
+            done += n;
+        }
+        // Drop whatever an earlier interrupted append left past the new end.
+        if (RandomAccess.GetLength(image) > offset + size)
+            RandomAccess.SetLength(image, offset + size);
+        ConfigStore.Fsync(image, imagePath);
+    }
+
+    /// <summary>Opens the layer fully (header and metadata checksums); returns its size.</summary>
+    /// <exception cref="InvalidLayerException">not a valid layer.</exception>
+    public static long ValidateLayerFile(string path)
+    {
+        long size = LayerStack.TryReadStandalone(path) ?? throw new InvalidLayerException(path, "not a layer file");
+        using var reader = LayerReader.Open(path, 0, size);
+        return size;
+    }
+}
