@@ -27,4 +27,13 @@ public static unsafe partial class Unistd
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int fdatasync(int fd);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial uint geteuid();
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint read(int fd, void* buf, nuint count);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint write(int fd, void* buf, nuint count);
 }
