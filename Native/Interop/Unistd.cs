@@ -32,6 +32,9 @@ public static unsafe partial class Unistd
     public static partial uint geteuid();
 
     [LibraryImport(Libc, SetLastError = true)]
+    public static partial uint getegid();
+
+    [LibraryImport(Libc, SetLastError = true)]
     public static partial nint read(int fd, void* buf, nuint count);
 
     [LibraryImport(Libc, SetLastError = true)]
