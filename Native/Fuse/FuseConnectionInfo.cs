@@ -7,6 +7,7 @@ public sealed record FuseConnectionInfo(
     uint ProtocolMinor,
     ulong KernelFlags,
     ulong Flags,
+    uint KernelMaxReadahead,
     uint MaxReadahead,
     uint MaxWrite,
     uint MaxRead,

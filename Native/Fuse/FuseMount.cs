@@ -115,7 +115,8 @@ public sealed class FuseMount : IDisposable
             fixed (byte* d = Utf8(data.ToString()))
                 rc = Interop.Mount.mount(source, target, type, flags, d);
             if (rc != 0) throw ErrnoException.FromLastError("mount fuse", mountpoint);
-            return new FuseMount(mountpoint, device, FuseMountMethod.Kernel, allowOther, null, null, null);
+            var mount = new FuseMount(mountpoint, device, FuseMountMethod.Kernel, allowOther, null, null, null);
+            return mount;
         }
         catch
         {
@@ -288,6 +289,22 @@ public sealed class FuseMount : IDisposable
             }
             _mounted = false;
         }
+    }
+
+    /// <summary>
+    /// Sets the mount's readahead window (/sys/class/bdi/&lt;major&gt;:&lt;minor&gt;/read_ahead_kb). The
+    /// kernel offers FUSE 128 KiB of readahead (the bdi default, VM_READAHEAD_PAGES) and lowers the
+    /// window to the max_readahead of our INIT reply, so sequential reads arrive as 128 KiB requests
+    /// whatever max_pages allows. Raising the window afterwards lets them grow to max_read. Call it
+    /// after <see cref="FuseSession.WaitForInit"/> (INIT's reply would lower it again). The bdi
+    /// attributes are writable by root only: returns false, changing nothing, for anyone else.
+    /// </summary>
+    public bool TrySetReadAhead(uint kilobytes)
+    {
+        if (Unistd.geteuid() != 0) return false;
+        File.WriteAllText($"/sys/class/bdi/{Stat.major(DeviceNumber)}:{Stat.minor(DeviceNumber)}/read_ahead_kb",
+            kilobytes.ToString(CultureInfo.InvariantCulture));
+        return true;
     }
 
     /// <summary>

@@ -215,7 +215,11 @@ public sealed class FuseSession : IDisposable
             && input.Length >= sizeof(fuse_read_in))
             limit = MemoryMarshal.AsRef<fuse_read_in>(input).size;
         else if (op is fuse_opcode.FUSE_GETXATTR or fuse_opcode.FUSE_LISTXATTR && input.Length >= sizeof(fuse_getxattr_in))
-            limit = xattrSize = MemoryMarshal.AsRef<fuse_getxattr_in>(input).size;
+        {
+            // Size 0 is the size probe: the reply is a fuse_getxattr_out, not bounded by it.
+            xattrSize = MemoryMarshal.AsRef<fuse_getxattr_in>(input).size;
+            if (xattrSize != 0) limit = xattrSize;
+        }
         var reply = new FuseReply(w.OutPayload(limit), xattrSize, _entryValidity, _attrValidity, _negativeValidity);
         int rc;
         try
@@ -411,7 +415,7 @@ public sealed class FuseSession : IDisposable
             : protoMinor < 23 ? FuseKernel.FUSE_COMPAT_22_INIT_OUT_SIZE
             : Unsafe.SizeOf<fuse_init_out>();
 
-        var info = new FuseConnectionInfo(major, minor, protoMinor, kflags, granted, outArg.max_readahead,
+        var info = new FuseConnectionInfo(major, minor, protoMinor, kflags, granted, readahead, outArg.max_readahead,
             Options.MaxWrite, (uint)maxPages * 4096, maxPages, Options.MaxBackground);
         reply.CommitData(size);
         _fs.Init(info);

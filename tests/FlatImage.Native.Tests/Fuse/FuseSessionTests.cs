@@ -1,0 +1,213 @@
+using System.Security.Cryptography;
+using System.Text;
+using FlatImage.Native.Fuse;
+using FlatImage.Native.Interop;
+using Xunit;
+
+namespace FlatImage.Native.Tests.Fuse;
+
+/// <summary>
+/// Real mounts as root (mount(2)): the kernel talks to our session, tools run through it.
+/// </summary>
+[Collection("fuse")]
+public class FuseSessionTests
+{
+    private static bool IsRoot => Unistd.geteuid() == 0;
+
+    private static MemoryFileSystem Sample(out byte[] big)
+    {
+        var fs = new MemoryFileSystem();
+        var dir = fs.AddDirectory(fs.Root, "dir");
+        fs.AddFile(dir, "hello.txt", "hello, fuse\n"u8.ToArray());
+        big = MemoryFileSystem.SampleBytes(24 * 1024 * 1024 + 123);
+        fs.AddFile(fs.Root, "big.bin", big);
+        fs.AddSymlink(fs.Root, "link", "dir/hello.txt");
+        fs.SetXattr(dir, "user.flatimage", "layer-0"u8.ToArray());
+        var many = fs.AddDirectory(fs.Root, "many");
+        for (int i = 0; i < 5000; i++) fs.AddFile(many, $"entry-with-a-longish-name-{i:D5}.txt", Encoding.ASCII.GetBytes(i.ToString()));
+        return fs;
+    }
+
+    [Fact]
+    public void Serves_listing_stat_readlink_xattr_and_content_through_the_kernel()
+    {
+        Assert.True(IsRoot, "these tests mount with mount(2) and run as root");
+        var fs = Sample(out var big);
+        using var m = new MountedFileSystem(fs);
+
+        var ls = Tool.Out("ls", "-la", m.Directory);
+        Assert.Contains(" dir", ls);
+        Assert.Contains(" big.bin", ls);
+        Assert.Contains("link -> dir/hello.txt", ls);
+
+        Assert.Equal("drwxr-xr-x 2 0", Tool.Out("stat", "-c", "%A %h %u", m.PathOf("dir")).Trim());
+        Assert.Equal($"{big.Length} -rw-r--r--", Tool.Out("stat", "-c", "%s %A", m.PathOf("big.bin")).Trim());
+        Assert.Equal("dir/hello.txt", Tool.Out("readlink", m.PathOf("link")).Trim());
+        Assert.Equal("hello, fuse\n", File.ReadAllText(m.PathOf("link")));
+        Assert.Equal("layer-0", Tool.Out("getfattr", "--only-values", "-n", "user.flatimage", m.PathOf("dir")));
+        Assert.Contains("user.flatimage", Tool.Out("getfattr", "-d", m.PathOf("dir")));
+        var (code, _, err) = Tool.Run("getfattr", "-n", "user.missing", m.PathOf("dir"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("No such attribute", err);
+
+        var sha = Convert.ToHexStringLower(SHA256.HashData(big));
+        Assert.StartsWith(sha, Tool.Out("sha256sum", m.PathOf("big.bin")));
+        Assert.Equal("hello, fuse\n", Tool.Out("cat", m.PathOf("dir/hello.txt")));
+
+        Assert.False(File.Exists(m.PathOf("dir/missing")));
+        Assert.Throws<IOException>(() => File.OpenWrite(m.PathOf("dir/hello.txt")).Dispose());
+        Assert.Empty(m.Faults);
+    }
+
+    [Fact]
+    public void Negotiates_big_reads_readdirplus_and_parallel_dirops()
+    {
+        var fs = Sample(out var big);
+        using var m = new MountedFileSystem(fs);
+        var c = m.Session.Connection!;
+        Assert.Equal(7u, c.KernelMajor);
+        Assert.Equal(FuseKernel.FUSE_KERNEL_MINOR_VERSION, c.ProtocolMinor);
+        Assert.True(c.Has(FuseKernel.FUSE_MAX_PAGES));
+        Assert.True(c.Has(FuseKernel.FUSE_DO_READDIRPLUS));
+        Assert.True(c.Has(FuseKernel.FUSE_PARALLEL_DIROPS));
+        Assert.True(c.Has(FuseKernel.FUSE_ASYNC_READ));
+        Assert.True(c.Has(FuseKernel.FUSE_CACHE_SYMLINKS));
+        Assert.Equal(1024u * 1024, c.MaxRead);
+        Assert.Same(c, fs.Connection);
+
+        using (var f = new FileStream(m.PathOf("big.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None))
+        {
+            var buf = new byte[4 << 20];
+            int n;
+            long total = 0;
+            while ((n = f.Read(buf)) > 0) total += n;
+            Assert.Equal(big.Length, total);
+        }
+        // Cold sequential reads reach the kernel as requests larger than the 128 KiB default.
+        Assert.True(fs.MaxReadSize > 128 * 1024, $"largest READ was {fs.MaxReadSize} bytes; kernel offered readahead {c.KernelMaxReadahead}, bdi {File.ReadAllText($"/sys/class/bdi/{Stat.major(m.Mount.DeviceNumber)}:{Stat.minor(m.Mount.DeviceNumber)}/read_ahead_kb").Trim()} KiB");
+    }
+
+    [Fact]
+    public void Reads_one_big_file_from_many_threads_at_once()
+    {
+        var fs = Sample(out var big);
+        using var m = new MountedFileSystem(fs, sessionOptions: new FuseSessionOptions { Name = "fimtest", Workers = 4 });
+        var errors = new List<string>();
+        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        {
+            var rnd = new Random(t);
+            using var f = new FileStream(m.PathOf("big.bin"), FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            var buf = new byte[300_000];
+            for (int i = 0; i < 40; i++)
+            {
+                long off = rnd.NextInt64(big.Length);
+                f.Position = off;
+                int n = f.ReadAtLeast(buf, Math.Min(buf.Length, (int)(big.Length - off)), throwOnEndOfStream: false);
+                if (!buf.AsSpan(0, n).SequenceEqual(big.AsSpan((int)off, n)))
+                    lock (errors) errors.Add($"thread {t}: bytes differ at {off}");
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Empty(errors);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(big)),
+            Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(m.PathOf("big.bin")))));
+        Assert.Empty(m.Faults);
+    }
+
+    [Fact]
+    public void Lists_a_directory_of_5000_entries_over_many_readdirplus_replies()
+    {
+        var fs = Sample(out _);
+        using var m = new MountedFileSystem(fs);
+        // ls -l stats every entry, so READDIRPLUS_AUTO keeps the kernel on READDIRPLUS.
+        var ls = Tool.Out("ls", "-l", m.PathOf("many")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5001, ls.Length); // "total" + 5000
+        Assert.Contains(ls, l => l.EndsWith("entry-with-a-longish-name-04999.txt", StringComparison.Ordinal));
+        // Each reply holds a buffer's worth (~190 bytes an entry): the buffer-full path ran many times.
+        Assert.True(fs.ReadDirPlusCalls > 5, $"{fs.ReadDirPlusCalls} readdirplus, {fs.ReadDirCalls} readdir");
+        // The entries came with their attributes: ls did not need a LOOKUP for each.
+        Assert.True(fs.Lookups < 100, $"{fs.Lookups} lookups");
+        var names = Directory.GetFiles(m.PathOf("many")).Select(Path.GetFileName).ToList();
+        Assert.Equal(5000, names.Count);
+        Assert.Equal(5000, names.Distinct().Count());
+        Assert.Equal("4999", File.ReadAllText(m.PathOf("many/entry-with-a-longish-name-04999.txt")));
+        Assert.Empty(m.Faults);
+    }
+
+    [Fact]
+    public void Answers_statfs()
+    {
+        var fs = Sample(out var big);
+        using var m = new MountedFileSystem(fs);
+        var parts = Tool.Out("stat", "-f", "-c", "%S %b %l %c %T", m.Directory).Trim().Split(' ');
+        Assert.Equal("4096", parts[0]);
+        Assert.True(long.Parse(parts[1]) >= big.Length / 4096);
+        Assert.Equal("255", parts[2]);
+        Assert.Equal("5006", parts[3]); // root, dir, hello.txt, big.bin, link, many, 5000 entries
+    }
+
+    [Fact]
+    public void Unmounts_on_dispose_and_leaves_no_mountinfo_entry()
+    {
+        var fs = Sample(out _);
+        string dir;
+        ulong dev;
+        Task completion;
+        using (var m = new MountedFileSystem(fs))
+        {
+            dir = m.Directory;
+            dev = m.Mount.DeviceNumber;
+            completion = m.Session.Completion;
+            var line = File.ReadLines("/proc/self/mountinfo").Single(l => l.Split(' ')[4] == dir);
+            Assert.Contains(" fuse.fimtest fimtest ", line);
+            Assert.Contains("ro,nosuid,nodev", line);
+            Assert.Equal($"{Stat.major(dev)}:{Stat.minor(dev)}", line.Split(' ')[2]);
+            _ = Directory.GetFileSystemEntries(dir);
+        }
+        Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), l => l.Split(' ')[4] == dir);
+        Assert.True(completion.Wait(TimeSpan.FromSeconds(5)), "workers did not end after unmount");
+        Assert.True(fs.Forgets >= 0);
+        Directory.Delete(dir);
+    }
+
+    [Fact]
+    public void A_throwing_handler_gets_EIO_and_the_session_keeps_serving()
+    {
+        var fs = Sample(out _);
+        using var m = new MountedFileSystem(fs, sessionOptions: new FuseSessionOptions
+        {
+            Name = "fimtest",
+            Workers = 2,
+            FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_OPEN, 1),
+        });
+        var ex = Assert.ThrowsAny<IOException>(() => File.ReadAllText(m.PathOf("dir/hello.txt")));
+        Assert.Contains("Input/output error", ex.Message);
+        Assert.Equal("hello, fuse\n", File.ReadAllText(m.PathOf("dir/hello.txt")));
+        var fault = Assert.Single(m.Faults);
+        Assert.Equal(fuse_opcode.FUSE_OPEN, fault.Opcode);
+        Assert.IsType<FuseInjectedFaultException>(fault.Exception);
+        Assert.False(fault.WorkerStopped);
+        // Still serving other opcodes and other files.
+        Assert.Equal(5000, Directory.GetFiles(m.PathOf("many")).Length);
+    }
+
+    [Fact]
+    public void Fault_injection_reads_FIM_TEST_FUSE_FAULT()
+    {
+        Environment.SetEnvironmentVariable(FuseFaultInjection.EnvironmentVariable, "LOOKUP:2");
+        try
+        {
+            var inject = FuseFaultInjection.FromEnvironment()!;
+            Assert.False(inject(fuse_opcode.FUSE_OPEN));
+            Assert.True(inject(fuse_opcode.FUSE_LOOKUP));
+            Assert.True(inject(fuse_opcode.FUSE_LOOKUP));
+            Assert.False(inject(fuse_opcode.FUSE_LOOKUP));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(FuseFaultInjection.EnvironmentVariable, null);
+        }
+        Assert.Null(FuseFaultInjection.FromEnvironment());
+    }
+}
