@@ -281,7 +281,12 @@ public sealed class FuseMount : IDisposable
             }
             else
             {
-                using var child = ChildProcess.Start(FusermountPath!, [FusermountPath!, "-u", "-z", "--", Mountpoint],
+                // First retire the auto_unmount watchdog: closing our socket end is its signal. While
+                // we still serve, it finds the filesystem alive and exits without unmounting; done
+                // the other way round, it would complain that the mount point is not mounted.
+                StopWatchdog();
+                // -z: lazy, like libfuse's fuse_kern_unmount; -q: a janitor may have been first.
+                using var child = ChildProcess.Start(FusermountPath!, [FusermountPath!, "-u", "-q", "-z", "--", Mountpoint],
                     ChildProcess.EnvironmentWith());
                 int status = child.WaitForExit(Timeout.InfiniteTimeSpan)!.Value;
                 if (status != 0 && IsInMountinfo(Mountpoint))
@@ -338,17 +343,21 @@ public sealed class FuseMount : IDisposable
         }
         finally
         {
-            _commSocket?.Dispose();
-            if (Watchdog is not null)
-            {
-                if (Watchdog.WaitForExit(TimeSpan.FromSeconds(2)) is null)
-                {
-                    Watchdog.Kill(Signal.SIGKILL);
-                    Watchdog.WaitForExit(Timeout.InfiniteTimeSpan);
-                }
-                Watchdog.Dispose();
-            }
+            StopWatchdog();
+            Watchdog?.Dispose();
             Device.Dispose();
+        }
+    }
+
+    /// <summary>Closes our end of the comm socket and reaps fusermount3's watchdog (SIGKILL after 2 s).</summary>
+    private void StopWatchdog()
+    {
+        _commSocket?.Dispose();
+        if (Watchdog is null || Watchdog.ExitStatus is not null) return;
+        if (Watchdog.WaitForExit(TimeSpan.FromSeconds(2)) is null)
+        {
+            Watchdog.Kill(Signal.SIGKILL);
+            Watchdog.WaitForExit(Timeout.InfiniteTimeSpan);
         }
     }
 
