@@ -193,6 +193,28 @@ public class FuseSessionTests
     }
 
     [Fact]
+    public void Serves_requests_without_allocating()
+    {
+        var fs = Sample(out _);
+        // Attribute timeout 0: every stat reaches the session as GETATTR.
+        using var m = new MountedFileSystem(fs, sessionOptions: new FuseSessionOptions
+        {
+            Name = "fimtest",
+            AttrTimeout = TimeSpan.Zero,
+            EntryTimeout = TimeSpan.Zero,
+        });
+        var file = m.PathOf("dir/hello.txt");
+        for (int i = 0; i < 3000; i++)
+        {
+            _ = File.GetLastWriteTimeUtc(file);
+            if (i % 10 == 0) _ = File.ReadAllBytes(file);
+        }
+        Assert.True(fs.GetAttrCalls > 1000, $"{fs.GetAttrCalls} GETATTRs");
+        Assert.Equal(0, fs.MaxAllocatedBetweenGetAttrs);
+        Assert.Empty(m.Faults);
+    }
+
+    [Fact]
     public void Fault_injection_reads_FIM_TEST_FUSE_FAULT()
     {
         Environment.SetEnvironmentVariable(FuseFaultInjection.EnvironmentVariable, "LOOKUP:2");

@@ -23,6 +23,9 @@ public sealed class MemoryFileSystem : IFuseFileSystem
     private long _readDirCalls;
     private long _maxReadSize;
     private long _lookups;
+    private long _maxAllocatedBetweenGetAttrs;
+    private long _getAttrs;
+    private readonly ThreadLocal<long> _allocatedAtLastGetAttr = new(() => -1);
 
     public MemoryFileSystem(uint uid = 0, uint gid = 0)
     {
@@ -40,6 +43,14 @@ public sealed class MemoryFileSystem : IFuseFileSystem
     public long ReadDirCalls => Interlocked.Read(ref _readDirCalls);
     public long MaxReadSize => Interlocked.Read(ref _maxReadSize);
     public long Lookups => Interlocked.Read(ref _lookups);
+
+    /// <summary>
+    /// The most bytes a worker thread allocated between two GETATTRs it served: the whole
+    /// read → dispatch → reply loop in between, so 0 means requests cost no allocation.
+    /// </summary>
+    public long GetAttrCalls => Interlocked.Read(ref _getAttrs);
+
+    public long MaxAllocatedBetweenGetAttrs => Interlocked.Read(ref _maxAllocatedBetweenGetAttrs);
 
     // Building ------------------------------------------------------------------------------
 
@@ -115,6 +126,12 @@ public sealed class MemoryFileSystem : IFuseFileSystem
 
     public int GetAttr(in fuse_in_header header, in fuse_getattr_in arg, ref FuseReply reply)
     {
+        Interlocked.Increment(ref _getAttrs);
+        long now = GC.GetAllocatedBytesForCurrentThread();
+        long last = _allocatedAtLastGetAttr.Value;
+        if (last >= 0 && now - last > Interlocked.Read(ref _maxAllocatedBetweenGetAttrs))
+            Interlocked.Exchange(ref _maxAllocatedBetweenGetAttrs, now - last);
+        _allocatedAtLastGetAttr.Value = GC.GetAllocatedBytesForCurrentThread();
         if (!TryGet(header.nodeid, out var node)) return Errno.ENOENT;
         reply.Attr(Attr(node));
         return 0;
