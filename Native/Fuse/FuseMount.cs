@@ -115,8 +115,17 @@ public sealed class FuseMount : IDisposable
             fixed (byte* d = Utf8(data.ToString()))
                 rc = Interop.Mount.mount(source, target, type, flags, d);
             if (rc != 0) throw ErrnoException.FromLastError("mount fuse", mountpoint);
-            var mount = new FuseMount(mountpoint, device, FuseMountMethod.Kernel, allowOther, null, null, null);
-            return mount;
+            try
+            {
+                return new FuseMount(mountpoint, device, FuseMountMethod.Kernel, allowOther, null, null, null);
+            }
+            catch
+            {
+                // Mounted but not usable (not found in mountinfo): take it away again.
+                fixed (byte* target = Utf8(mountpoint))
+                    Interop.Mount.umount2(target, Interop.Mount.MNT_DETACH | Interop.Mount.UMOUNT_NOFOLLOW);
+                throw;
+            }
         }
         catch
         {

@@ -313,6 +313,13 @@ public sealed class FuseSession : IDisposable
                 return;
             rc = Errno.EIO;
         }
+        if (rc != 0 && reply.State == FuseReply.ReplyState.Dirents && reply.Length > 0)
+        {
+            // As libfuse's readdirplus: an error after the first entry is not reported; the entries
+            // already added are sent (the kernel took references on them) and the error comes back
+            // on the next call, when the buffer is empty.
+            rc = 0;
+        }
         Send(w, h.unique, rc != 0 ? rc : reply.ErrorNumber, rc != 0 ? 0 : reply.Length);
         if (op == fuse_opcode.FUSE_INIT && _connection is not null)
             _initialized.Set();

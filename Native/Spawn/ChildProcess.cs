@@ -121,56 +121,55 @@ public sealed class ChildProcess : IDisposable
 
     /// <summary>
     /// Waits up to <paramref name="timeout"/> for the child to exit and reaps it by pid.
-    /// Returns the raw wait status, or null on timeout. Infinite timeout: -1 ms.
+    /// Returns the raw wait status, or null on timeout (<see cref="Timeout.InfiniteTimeSpan"/>
+    /// waits forever). The wait itself holds no lock, so <see cref="Kill"/> works meanwhile.
     /// </summary>
     public unsafe int? WaitForExit(TimeSpan timeout)
     {
-        lock (_gate)
+        if (ExitStatus is { } done) return done;
+        bool infinite = timeout == Timeout.InfiniteTimeSpan;
+        var deadline = infinite ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        if (!infinite && PidFd is not null)
         {
-            if (_exitStatus is { } done) return done;
-            if (PidFd is not null && timeout != Timeout.InfiniteTimeSpan)
+            // A pidfd becomes readable when the process exits (pidfd_open(2)).
+            bool added = false;
+            PidFd.DangerousAddRef(ref added);
+            try
             {
-                bool added = false;
-                PidFd.DangerousAddRef(ref added);
-                try
-                {
-                    var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-                    while (true)
-                    {
-                        var pfd = new Poll.pollfd { fd = PidFd.Fd, events = Poll.POLLIN };
-                        int left = (int)Math.Max(0, deadline - Environment.TickCount64);
-                        int n = Poll.poll(&pfd, 1, left);
-                        if (n > 0) break;
-                        if (n == 0) return null;
-                        int errno = Marshal.GetLastPInvokeError();
-                        if (errno != Errno.EINTR) throw new ErrnoException(errno, "poll pidfd");
-                    }
-                }
-                finally { PidFd.DangerousRelease(); }
-            }
-            else if (timeout != Timeout.InfiniteTimeSpan)
-            {
-                // No pidfd: poll with WNOHANG.
-                var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
                 while (true)
                 {
-                    int st;
-                    int r = Wait.waitpid(Pid, &st, Wait.WNOHANG);
-                    if (r == Pid) { _exitStatus = st; return st; }
-                    if (r < 0 && Marshal.GetLastPInvokeError() != Errno.EINTR)
-                        throw ErrnoException.FromLastError("waitpid");
-                    if (Environment.TickCount64 >= deadline) return null;
-                    Thread.Sleep(10);
+                    var pfd = new Poll.pollfd { fd = PidFd.Fd, events = Poll.POLLIN };
+                    int n = Poll.poll(&pfd, 1, (int)Math.Max(0, deadline - Environment.TickCount64));
+                    if (n > 0) break;
+                    if (n == 0) return null;
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno != Errno.EINTR) throw new ErrnoException(errno, "poll pidfd");
                 }
             }
-            while (true)
+            finally { PidFd.DangerousRelease(); }
+        }
+        while (true)
+        {
+            int status;
+            // Without a pidfd and with a timeout: WNOHANG and short sleeps.
+            int options = infinite || PidFd is not null ? 0 : Wait.WNOHANG;
+            int r = Wait.waitpid(Pid, &status, options);
+            if (r == Pid)
             {
-                int status;
-                int r = Wait.waitpid(Pid, &status, 0);
-                if (r == Pid) { _exitStatus = status; return status; }
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno != Errno.EINTR) throw new ErrnoException(errno, "waitpid");
+                lock (_gate) _exitStatus = status;
+                return status;
             }
+            if (r == 0)
+            {
+                if (Environment.TickCount64 >= deadline) return null;
+                Thread.Sleep(10);
+                continue;
+            }
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR) continue;
+            // ECHILD: another thread of ours reaped it a moment ago.
+            if (errno == Errno.ECHILD && ExitStatus is { } other) return other;
+            throw new ErrnoException(errno, "waitpid");
         }
     }
 

@@ -6,6 +6,9 @@ using FlatImage.Native.Fuse;
 using FlatImage.Native.Interop;
 using Xunit;
 
+// Reflection over the interop types is the point of these tests; the test project is never AOT-compiled.
+#pragma warning disable IL2026, IL2075, IL3050
+
 namespace FlatImage.Native.Tests.Fuse;
 
 /// <summary>

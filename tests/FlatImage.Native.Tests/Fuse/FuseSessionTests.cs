@@ -148,7 +148,7 @@ public class FuseSessionTests
     }
 
     [Fact]
-    public void Unmounts_on_dispose_and_leaves_no_mountinfo_entry()
+    public async Task Unmounts_on_dispose_and_leaves_no_mountinfo_entry()
     {
         var fs = Sample(out _);
         string dir;
@@ -166,7 +166,7 @@ public class FuseSessionTests
             _ = Directory.GetFileSystemEntries(dir);
         }
         Assert.DoesNotContain(File.ReadLines("/proc/self/mountinfo"), l => l.Split(' ')[4] == dir);
-        Assert.True(completion.Wait(TimeSpan.FromSeconds(5)), "workers did not end after unmount");
+        await completion.WaitAsync(TimeSpan.FromSeconds(5)); // the workers saw ENODEV and ended
         Assert.True(fs.Forgets >= 0);
         Directory.Delete(dir);
     }
@@ -188,6 +188,7 @@ public class FuseSessionTests
         Assert.Equal(fuse_opcode.FUSE_OPEN, fault.Opcode);
         Assert.IsType<FuseInjectedFaultException>(fault.Exception);
         Assert.False(fault.WorkerStopped);
+        Assert.False(m.Session.RestartWorker(fault.Worker)); // it never stopped
         // Still serving other opcodes and other files.
         Assert.Equal(5000, Directory.GetFiles(m.PathOf("many")).Length);
     }
