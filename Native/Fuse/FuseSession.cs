@@ -398,7 +398,13 @@ public sealed class FuseSession : IDisposable
             // Honor max_pages below: 1 MiB reads instead of 128 KiB (fewer round trips on cold reads).
             | FuseKernel.FUSE_MAX_PAGES
             // Symlink targets are kept in the page cache: they never change in a layer.
-            | FuseKernel.FUSE_CACHE_SYMLINKS;
+            | FuseKernel.FUSE_CACHE_SYMLINKS
+            // Zero-message open: a filesystem whose Open/OpenDir answers ENOSYS is sent no more
+            // OPEN/RELEASE (OPENDIR/RELEASEDIR) at all, and the kernel then opens files as if with
+            // FOPEN_KEEP_CACHE (and directories with FOPEN_CACHE_DIR): two round trips less per
+            // open(2) of immutable data. Granting the flag changes nothing for a filesystem that
+            // implements Open.
+            | FuseKernel.FUSE_NO_OPEN_SUPPORT | FuseKernel.FUSE_NO_OPENDIR_SUPPORT;
         ulong granted = kflags & want;
 
         span[..Unsafe.SizeOf<fuse_init_out>()].Clear();

@@ -53,7 +53,9 @@ public interface IFuseFileSystem
     /// <summary>
     /// Opens file <c>header.nodeid</c>; <c>arg.flags</c> are the open(2) flags (a read-only
     /// filesystem answers EROFS to write access). Valid replies: <see cref="FuseReply.Open"/>
-    /// (use FOPEN_KEEP_CACHE for immutable data), error.
+    /// (use FOPEN_KEEP_CACHE for immutable data), error. ENOSYS, when the connection has
+    /// FUSE_NO_OPEN_SUPPORT, means "stateless": the kernel sends no more OPEN or RELEASE for files,
+    /// keeps their page cache as with FOPEN_KEEP_CACHE and passes fh 0 to Read.
     /// </summary>
     int Open(in fuse_in_header header, in fuse_open_in arg, ref FuseReply reply);
 
@@ -67,7 +69,11 @@ public interface IFuseFileSystem
     /// <summary>The last reference to an open file handle is gone. Valid replies: empty, error (ignored).</summary>
     int Release(in fuse_in_header header, in fuse_release_in arg, ref FuseReply reply);
 
-    /// <summary>Valid replies: <see cref="FuseReply.Open"/> (FOPEN_CACHE_DIR|FOPEN_KEEP_CACHE for immutable directories), error.</summary>
+    /// <summary>
+    /// Valid replies: <see cref="FuseReply.Open"/> (FOPEN_CACHE_DIR|FOPEN_KEEP_CACHE for immutable
+    /// directories), error. ENOSYS with FUSE_NO_OPENDIR_SUPPORT: no more OPENDIR/RELEASEDIR, the
+    /// kernel caches listings as with FOPEN_CACHE_DIR and passes fh 0 to ReadDir.
+    /// </summary>
     int OpenDir(in fuse_in_header header, in fuse_open_in arg, ref FuseReply reply);
 
     /// <summary>

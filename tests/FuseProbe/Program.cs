@@ -7,6 +7,7 @@ using FlatImage.Native.Tests.Fuse;
 // Mounts MemoryFileSystem.Sample(uid, gid) with fusermount3 (auto_unmount), prints
 // "READY <dev> <connection-id> <watchdog-pid> <allow_other>" and serves until SIGTERM/SIGINT,
 // then unmounts, prints "STOPPED" and exits 0. FIM_TEST_FUSE_FAULT injects handler faults.
+// As root, fusermount3 mounts too (with allow_other), and the readahead window is raised.
 if (args.Length != 1)
 {
     Console.Error.WriteLine("usage: FuseProbe <mountpoint>");
@@ -17,7 +18,12 @@ var stop = new ManualResetEventSlim();
 using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
 using var intr = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
 
-var fs = MemoryFileSystem.Sample(Unistd.geteuid(), Unistd.getegid());
+// FIM_PROBE_SOURCE=<dir>: serve a copy of that tree instead of the sample (benchmarks).
+var source = Environment.GetEnvironmentVariable("FIM_PROBE_SOURCE");
+var fs = string.IsNullOrEmpty(source)
+    ? MemoryFileSystem.Sample(Unistd.geteuid(), Unistd.getegid())
+    : MemoryFileSystem.FromDirectory(source, Unistd.geteuid(), Unistd.getegid(),
+        statelessOpen: Environment.GetEnvironmentVariable("FIM_PROBE_STATELESS_OPEN") == "1");
 var mount = FuseMount.Mount(new FuseMountOptions(args[0])
 {
     FsName = "fimprobe",
@@ -36,6 +42,7 @@ if (!session.WaitForInit(TimeSpan.FromSeconds(10)))
     Console.Error.WriteLine("fimprobe: FUSE_INIT was not answered");
     return 1;
 }
+mount.TrySetReadAhead(1024);
 Console.WriteLine($"READY {mount.DeviceNumber} {mount.ConnectionId} {mount.Watchdog?.Pid ?? 0} {mount.AllowOther}");
 Console.Out.Flush();
 

@@ -194,6 +194,26 @@ public class FuseSessionTests
     }
 
     [Fact]
+    public void Zero_message_open_stops_OPEN_requests_after_the_first_ENOSYS()
+    {
+        var fs = new MemoryFileSystem { StatelessOpen = true };
+        var dir = fs.AddDirectory(fs.Root, "dir");
+        fs.AddFile(dir, "a.txt", "a"u8.ToArray());
+        fs.AddFile(dir, "b.txt", "b"u8.ToArray());
+        using var m = new MountedFileSystem(fs);
+        Assert.True(m.Session.Connection!.Has(FuseKernel.FUSE_NO_OPEN_SUPPORT));
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal("a", File.ReadAllText(m.PathOf("dir/a.txt")));
+            Assert.Equal("b", File.ReadAllText(m.PathOf("dir/b.txt")));
+            Assert.Equal(2, Directory.GetFiles(m.PathOf("dir")).Length);
+        }
+        // One ENOSYS for files and one for directories, then no more OPEN/OPENDIR.
+        Assert.Equal(2, fs.Opens);
+        Assert.Empty(m.Faults);
+    }
+
+    [Fact]
     public void Serves_requests_without_allocating()
     {
         var fs = Sample(out _);

@@ -23,6 +23,7 @@ public sealed class MemoryFileSystem : IFuseFileSystem
     private long _readDirCalls;
     private long _maxReadSize;
     private long _lookups;
+    private long _opens;
     private long _maxAllocatedBetweenGetAttrs;
     private long _getAttrs;
     private readonly ThreadLocal<long> _allocatedAtLastGetAttr = new(() => -1);
@@ -33,6 +34,11 @@ public sealed class MemoryFileSystem : IFuseFileSystem
         Gid = gid;
         _nodes[1] = new Node(1, 1, [], DirMode);
     }
+
+    /// <summary>Answer OPEN/OPENDIR with ENOSYS (zero-message open, FUSE_NO_OPEN_SUPPORT).</summary>
+    public bool StatelessOpen { get; init; }
+
+    public long Opens => Interlocked.Read(ref _opens);
 
     public uint Uid { get; }
     public uint Gid { get; }
@@ -92,6 +98,23 @@ public sealed class MemoryFileSystem : IFuseFileSystem
         return fs;
     }
 
+    /// <summary>A copy of a real directory tree (files, directories, symlinks), held in memory.</summary>
+    public static MemoryFileSystem FromDirectory(string root, uint uid, uint gid, bool statelessOpen = false)
+    {
+        var fs = new MemoryFileSystem(uid, gid) { StatelessOpen = statelessOpen };
+        void Copy(string dir, ulong node)
+        {
+            foreach (var entry in new DirectoryInfo(dir).EnumerateFileSystemInfos())
+            {
+                if (entry.LinkTarget is { } target) fs.AddSymlink(node, entry.Name, target);
+                else if (entry is DirectoryInfo d) Copy(d.FullName, fs.AddDirectory(node, entry.Name));
+                else fs.AddFile(node, entry.Name, File.ReadAllBytes(entry.FullName));
+            }
+        }
+        Copy(root, fs.Root);
+        return fs;
+    }
+
     /// <summary>Deterministic pseudo-random content.</summary>
     public static byte[] SampleBytes(int length, int seed = 42)
     {
@@ -147,6 +170,8 @@ public sealed class MemoryFileSystem : IFuseFileSystem
 
     public int Open(in fuse_in_header header, in fuse_open_in arg, ref FuseReply reply)
     {
+        Interlocked.Increment(ref _opens);
+        if (StatelessOpen) return Errno.ENOSYS;
         if (!TryGet(header.nodeid, out var node)) return Errno.ENOENT;
         if ((arg.flags & 3) != Fcntl.O_RDONLY) return Errno.EROFS;
         if (node.Content is null) return Errno.EISDIR;
@@ -179,6 +204,8 @@ public sealed class MemoryFileSystem : IFuseFileSystem
 
     public int OpenDir(in fuse_in_header header, in fuse_open_in arg, ref FuseReply reply)
     {
+        Interlocked.Increment(ref _opens);
+        if (StatelessOpen) return Errno.ENOSYS;
         if (!TryGet(header.nodeid, out var node)) return Errno.ENOENT;
         if ((node.Mode & Stat.S_IFMT) != Stat.S_IFDIR) return Errno.ENOTDIR;
         reply.Open(node.Id, FuseKernel.FOPEN_KEEP_CACHE | FuseKernel.FOPEN_CACHE_DIR);
