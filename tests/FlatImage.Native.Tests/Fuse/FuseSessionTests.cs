@@ -236,6 +236,66 @@ public class FuseSessionTests
     }
 
     [Fact]
+    public async Task Aborting_through_fusectl_frees_a_hung_server()
+    {
+        // fusectl is usually mounted by systemd; mount it here when it is not.
+        bool mountedFusectl = false;
+        if (!File.ReadLines("/proc/self/mountinfo").Any(l => l.Contains(" - fusectl ", StringComparison.Ordinal)))
+        {
+            Tool.Out("mount", "-t", "fusectl", "fusectl", "/sys/fs/fuse/connections");
+            mountedFusectl = true;
+        }
+        try
+        {
+            var fs = Sample(out _);
+            using var gate = new ManualResetEventSlim();
+            var hung = new HangingReads(fs, gate);
+            using var m = new MountedFileSystem(hung);
+            var reader = Task.Run(() => File.ReadAllBytes(m.PathOf("big.bin")));
+            Assert.True(hung.Entered.Wait(TimeSpan.FromSeconds(10)), "READ never reached the handler");
+
+            Assert.True(m.Mount.TryAbort());
+            var ex = await Assert.ThrowsAnyAsync<IOException>(() => reader.WaitAsync(TimeSpan.FromSeconds(10)));
+            Assert.Contains("connect", ex.Message); // ENOTCONN or ECONNABORTED
+            gate.Set(); // the hung handler returns; its reply finds the connection gone
+            await m.Session.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(m.Session.Ended);
+        }
+        finally
+        {
+            if (mountedFusectl) Tool.Run("umount", "/sys/fs/fuse/connections");
+        }
+    }
+
+    /// <summary>Serves <paramref name="inner"/> but parks every READ until the gate opens.</summary>
+    private sealed class HangingReads(MemoryFileSystem inner, ManualResetEventSlim gate) : IFuseFileSystem
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+        public void Init(FuseConnectionInfo connection) => inner.Init(connection);
+        public void Destroy() => inner.Destroy();
+        public int Lookup(in fuse_in_header h, ReadOnlySpan<byte> name, ref FuseReply r) => inner.Lookup(h, name, ref r);
+        public void Forget(ulong nodeid, ulong nlookup) => inner.Forget(nodeid, nlookup);
+        public int GetAttr(in fuse_in_header h, in fuse_getattr_in a, ref FuseReply r) => inner.GetAttr(h, a, ref r);
+        public int ReadLink(in fuse_in_header h, ref FuseReply r) => inner.ReadLink(h, ref r);
+        public int Open(in fuse_in_header h, in fuse_open_in a, ref FuseReply r) => inner.Open(h, a, ref r);
+        public int Read(in fuse_in_header h, in fuse_read_in a, ref FuseReply r)
+        {
+            Entered.Set();
+            gate.Wait();
+            return inner.Read(h, a, ref r);
+        }
+        public int Release(in fuse_in_header h, in fuse_release_in a, ref FuseReply r) => inner.Release(h, a, ref r);
+        public int OpenDir(in fuse_in_header h, in fuse_open_in a, ref FuseReply r) => inner.OpenDir(h, a, ref r);
+        public int ReadDir(in fuse_in_header h, in fuse_read_in a, ref FuseReply r) => inner.ReadDir(h, a, ref r);
+        public int ReadDirPlus(in fuse_in_header h, in fuse_read_in a, ref FuseReply r) => inner.ReadDirPlus(h, a, ref r);
+        public int ReleaseDir(in fuse_in_header h, in fuse_release_in a, ref FuseReply r) => inner.ReleaseDir(h, a, ref r);
+        public int StatFs(in fuse_in_header h, ref FuseReply r) => inner.StatFs(h, ref r);
+        public int GetXattr(in fuse_in_header h, in fuse_getxattr_in a, ReadOnlySpan<byte> name, ref FuseReply r) => inner.GetXattr(h, a, name, ref r);
+        public int ListXattr(in fuse_in_header h, in fuse_getxattr_in a, ref FuseReply r) => inner.ListXattr(h, a, ref r);
+        public int Access(in fuse_in_header h, in fuse_access_in a, ref FuseReply r) => inner.Access(h, a, ref r);
+    }
+
+    [Fact]
     public void Fault_injection_reads_FIM_TEST_FUSE_FAULT()
     {
         Environment.SetEnvironmentVariable(FuseFaultInjection.EnvironmentVariable, "LOOKUP:2");
