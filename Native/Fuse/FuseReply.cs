@@ -228,14 +228,3 @@ public ref struct FuseReply
 
     private static InvalidOperationException AlreadyReplied() => new("a FUSE handler wrote more than one reply");
 }
-
-/// <summary>A cache timeout as the kernel wants it: seconds and nanoseconds.</summary>
-public readonly record struct FuseValidity(ulong Seconds, uint Nanoseconds)
-{
-    public static FuseValidity From(TimeSpan t)
-    {
-        if (t < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(t));
-        long ticks = t.Ticks;
-        return new((ulong)(ticks / TimeSpan.TicksPerSecond), (uint)(ticks % TimeSpan.TicksPerSecond * 100));
-    }
-}
