@@ -62,6 +62,9 @@ public sealed class FuseSession : IDisposable
     /// <summary>Completes when every worker has ended after the connection ended or Dispose.</summary>
     public Task Completion => _completion.Task;
 
+    /// <summary>Workers reading their own FUSE_DEV_IOC_CLONE fd (the others share the mount's fd).</summary>
+    public int ClonedWorkers { get; private set; }
+
     /// <summary>Whether the kernel reported the end of the connection (unmount or abort).</summary>
     public bool Ended => _ended;
 
@@ -83,12 +86,29 @@ public sealed class FuseSession : IDisposable
             int outSize = FuseReply.HeaderSize + Math.Max(Options.MaxPages, (ushort)32) * 4096;
             try
             {
+                bool canClone = true;
                 for (int i = 0; i < _workers.Length; i++)
                 {
                     // Worker 0 reads the mount's own fd; the others get a clone each, so that each
                     // has its own request queue and lock in the kernel (FUSE_DEV_IOC_CLONE).
-                    var fd = i == 0 ? _device : _device.Clone();
-                    _workers[i] = new FuseWorker(i, fd, ownsDevice: i != 0, inSize, outSize);
+                    FuseDeviceHandle? clone = null;
+                    if (i > 0 && canClone)
+                    {
+                        try
+                        {
+                            clone = _device.Clone();
+                            ClonedWorkers++;
+                        }
+                        catch (ErrnoException e) when (e.Errno is Errno.EACCES or Errno.EPERM or Errno.ENOENT or Errno.EINVAL or Errno.ENOTTY)
+                        {
+                            // A user who mounted through the setuid fusermount3 may not be allowed to
+                            // open /dev/fuse itself (mode 0600), or the kernel predates 4.5 (no
+                            // clone ioctl). As libfuse does, share the one fd: correct, only with
+                            // more contention on its lock.
+                            canClone = false;
+                        }
+                    }
+                    _workers[i] = new FuseWorker(i, clone ?? _device, ownsDevice: clone is not null, inSize, outSize);
                 }
             }
             catch

@@ -5,7 +5,7 @@ using FlatImage.Native.Tests.Fuse;
 
 // Usage: FuseProbe <mountpoint>
 // Mounts MemoryFileSystem.Sample(uid, gid) with fusermount3 (auto_unmount), prints
-// "READY <dev> <connection-id> <watchdog-pid> <allow_other>" and serves until SIGTERM/SIGINT,
+// "READY <dev> <connection-id> <watchdog-pid> <allow_other> <cloned-workers>" and serves until SIGTERM/SIGINT,
 // then unmounts, prints "STOPPED" and exits 0. FIM_TEST_FUSE_FAULT injects handler faults.
 // As root, fusermount3 mounts too (with allow_other), and the readahead window is raised.
 if (args.Length != 1)
@@ -43,7 +43,7 @@ if (!session.WaitForInit(TimeSpan.FromSeconds(10)))
     return 1;
 }
 mount.TrySetReadAhead(1024);
-Console.WriteLine($"READY {mount.DeviceNumber} {mount.ConnectionId} {mount.Watchdog?.Pid ?? 0} {mount.AllowOther}");
+Console.WriteLine($"READY {mount.DeviceNumber} {mount.ConnectionId} {mount.Watchdog?.Pid ?? 0} {mount.AllowOther} {session.ClonedWorkers}");
 Console.Out.Flush();
 
 stop.Wait();

@@ -49,6 +49,7 @@ public class FuseMountTests(ITestOutputHelper output)
             Assert.Contains($"user_id={uid}", line);
             Assert.Contains("fuse.fimprobe", line);
             Assert.Equal(FuseMount.UserAllowOther(), probe.AllowOther);
+            Assert.True(probe.ClonedWorkers > 0);
 
             Assert.Equal("hello, fuse\n", FuseProbeProcess.RunAsUser("cat", Path.Combine(dir, "link")).Stdout);
             Assert.Contains("big.bin", FuseProbeProcess.RunAsUser("ls", "-la", dir).Stdout);
@@ -69,6 +70,28 @@ public class FuseMountTests(ITestOutputHelper output)
         }
         finally
         {
+            Cleanup(dir);
+        }
+    }
+
+    [Fact]
+    public void A_failing_fusermount3_is_reported_in_one_line()
+    {
+        FuseProbeProcess.EnsureUser();
+        var dir = FuseProbeProcess.CreateMountpoint();
+        try
+        {
+            // fusermount3 3.14 opens /dev/fuse with the caller's rights, so mode 0600 stops it
+            // (and with it the user path altogether: a user who can mount can also clone).
+            Tool.Out("chmod", "0600", "/dev/fuse");
+            var ex = Assert.Throws<InvalidOperationException>(() => FuseProbeProcess.Start(dir).Dispose());
+            Assert.Contains("failed to open /dev/fuse", ex.Message);
+            Assert.Contains("exited with status 1 without passing the fuse fd", ex.Message);
+            Assert.False(FuseMount.IsInMountinfo(dir));
+        }
+        finally
+        {
+            Tool.Out("chmod", "0666", "/dev/fuse");
             Cleanup(dir);
         }
     }

@@ -22,6 +22,7 @@ public sealed class FuseProbeProcess : IDisposable
         ConnectionId = uint.Parse(f[2]);
         WatchdogPid = int.Parse(f[3]);
         AllowOther = bool.Parse(f[4]);
+        ClonedWorkers = int.Parse(f[5]);
     }
 
     public string Mountpoint { get; }
@@ -29,6 +30,7 @@ public sealed class FuseProbeProcess : IDisposable
     public uint ConnectionId { get; }
     public int WatchdogPid { get; }
     public bool AllowOther { get; }
+    public int ClonedWorkers { get; }
     public int Pid => _process.Id;
     public Process Process => _process;
 
