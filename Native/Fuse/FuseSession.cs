@@ -125,8 +125,10 @@ public sealed class FuseSession : IDisposable
     public bool WaitForInit(TimeSpan timeout) => _initialized.Wait(timeout);
 
     /// <summary>
-    /// Starts worker <paramref name="index"/> again on its own fd and buffers, if its thread is gone
-    /// (after a <see cref="FuseWorkerFault"/> with WorkerStopped). Returns false if it is still running.
+    /// Starts worker <paramref name="index"/> again on its own fd and buffers after it stopped (a
+    /// <see cref="FuseWorkerFault"/> with WorkerStopped). Returns false if it never stopped. Call it
+    /// from another thread than the faulting worker's (e.g. the supervising actor's): it first
+    /// waits for the old thread to finish reporting.
     /// </summary>
     public bool RestartWorker(int index)
     {
@@ -134,7 +136,11 @@ public sealed class FuseSession : IDisposable
         {
             if (_state != State.Running) throw new InvalidOperationException("the FUSE session is not running");
             var w = _workers[index];
-            if (w.Thread is { IsAlive: true }) return false;
+            if (!w.Stopped) return false;
+            if (w.Thread == Thread.CurrentThread)
+                throw new InvalidOperationException("a FUSE worker cannot restart itself from its fault report");
+            w.Thread?.Join();
+            w.Stopped = false;
             StartThread(w);
             return true;
         }
@@ -206,6 +212,7 @@ public sealed class FuseSession : IDisposable
                         _ended = true;
                         break;
                     }
+                    w.Stopped = true;
                     Report(new FuseWorkerFault(w.Index, null, new ErrnoException(errno, "read", "/dev/fuse"), WorkerStopped: true));
                     return;
                 }
@@ -217,6 +224,14 @@ public sealed class FuseSession : IDisposable
                 }
                 Dispatch(w, ref *(fuse_in_header*)w.In, new ReadOnlySpan<byte>(w.In + headerSize, (int)n - headerSize));
             }
+        }
+        catch (Exception ex) // reported, not swallowed: the worker stops and can be restarted
+        {
+            // Only a bug of ours or a throwing WorkerFaulted subscriber gets here (handler exceptions
+            // are answered inside Dispatch). The connection fd and buffers stay for RestartWorker;
+            // if this report throws too, the exception ends the process.
+            w.Stopped = true;
+            Report(new FuseWorkerFault(w.Index, null, ex, WorkerStopped: true));
         }
         finally
         {
@@ -242,6 +257,7 @@ public sealed class FuseSession : IDisposable
         }
         var reply = new FuseReply(w.OutPayload(limit), xattrSize, _entryValidity, _attrValidity, _negativeValidity);
         int rc;
+        Exception? fault = null;
         try
         {
             if (_faultInjector is not null && _faultInjector(op))
@@ -328,10 +344,13 @@ public sealed class FuseSession : IDisposable
         }
         catch (Exception ex) // the documented exception to "no catch-all": it is reported, not swallowed
         {
-            Report(new FuseWorkerFault(w.Index, op, ex, WorkerStopped: false));
-            if (op is fuse_opcode.FUSE_FORGET or fuse_opcode.FUSE_BATCH_FORGET or fuse_opcode.FUSE_INTERRUPT)
-                return;
+            fault = ex;
             rc = Errno.EIO;
+        }
+        if (fault is not null && op is fuse_opcode.FUSE_FORGET or fuse_opcode.FUSE_BATCH_FORGET or fuse_opcode.FUSE_INTERRUPT)
+        {
+            Report(new FuseWorkerFault(w.Index, op, fault, WorkerStopped: false));
+            return;
         }
         if (rc != 0 && reply.State == FuseReply.ReplyState.Dirents && reply.Length > 0)
         {
@@ -343,6 +362,9 @@ public sealed class FuseSession : IDisposable
         Send(w, h.unique, rc != 0 ? rc : reply.ErrorNumber, rc != 0 ? 0 : reply.Length);
         if (op == fuse_opcode.FUSE_INIT && _connection is not null)
             _initialized.Set();
+        // Reported only after the reply: the kernel must not wait on a subscriber.
+        if (fault is not null)
+            Report(new FuseWorkerFault(w.Index, op, fault, WorkerStopped: false));
     }
 
     private static bool EmptyIsValid(fuse_opcode op) => op is fuse_opcode.FUSE_RELEASE or fuse_opcode.FUSE_RELEASEDIR

@@ -27,6 +27,9 @@ internal sealed unsafe class FuseWorker : IDisposable
     public int Index { get; }
     public FuseDeviceHandle Device { get; }
     public Thread? Thread { get; set; }
+
+    /// <summary>The worker's loop failed and it awaits RestartWorker.</summary>
+    public volatile bool Stopped;
     public byte* In { get; }
     public int InSize => _in.Length;
     public byte* Out { get; }

@@ -296,6 +296,31 @@ public class FuseSessionTests
     }
 
     [Fact]
+    public void A_stopped_worker_restarts_on_the_same_connection()
+    {
+        var fs = Sample(out _);
+        using var m = new MountedFileSystem(fs, sessionOptions: new FuseSessionOptions
+        {
+            Name = "fimtest",
+            Workers = 1,
+            FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_OPEN, 1),
+        });
+        // A subscriber that throws once makes the worker's loop fail after the EIO reply.
+        int calls = 0;
+        using var stopped = new ManualResetEventSlim();
+        m.Session.WorkerFaulted += f =>
+        {
+            if (Interlocked.Increment(ref calls) == 1) throw new InvalidOperationException("subscriber bug");
+            if (f.WorkerStopped) stopped.Set();
+        };
+        Assert.ThrowsAny<IOException>(() => File.ReadAllText(m.PathOf("dir/hello.txt")));
+        Assert.True(stopped.Wait(TimeSpan.FromSeconds(10)), "the worker did not report that it stopped");
+        Assert.True(m.Session.RestartWorker(0));
+        Assert.Equal("hello, fuse\n", File.ReadAllText(m.PathOf("dir/hello.txt")));
+        Assert.False(m.Session.RestartWorker(0));
+    }
+
+    [Fact]
     public void Fault_injection_reads_FIM_TEST_FUSE_FAULT()
     {
         Environment.SetEnvironmentVariable(FuseFaultInjection.EnvironmentVariable, "LOOKUP:2");
