@@ -16,7 +16,7 @@ namespace FlatImage.Native.Fuse;
 /// fails with ENOENT answered a request the kernel had already given up on (interrupted), which
 /// is not an error.
 ///
-/// Lifetime: the session does not own <paramref name="device"/>; it holds a reference on it while
+/// Lifetime: the session does not own the device handle; it holds a reference on it while
 /// workers run. Unmount first (the workers then see ENODEV and end), then Dispose the session,
 /// then close the device. The connection fd outlives a crashing worker: a handler exception is
 /// answered with EIO and reported, and a worker whose loop failed can be restarted on the same fd.
@@ -101,10 +101,10 @@ public sealed class FuseSession : IDisposable
                         }
                         catch (ErrnoException e) when (e.Errno is Errno.EACCES or Errno.EPERM or Errno.ENOENT or Errno.EINVAL or Errno.ENOTTY)
                         {
-                            // A user who mounted through the setuid fusermount3 may not be allowed to
-                            // open /dev/fuse itself (mode 0600), or the kernel predates 4.5 (no
-                            // clone ioctl). As libfuse does, share the one fd: correct, only with
-                            // more contention on its lock.
+                            // No clone ioctl (kernels before 4.5: ENOTTY/EINVAL), or no /dev/fuse we
+                            // may open (a sandbox handed us the fd without the node: ENOENT/EACCES).
+                            // As libfuse does, share the one fd: correct, only with more contention
+                            // on its lock.
                             canClone = false;
                         }
                     }
