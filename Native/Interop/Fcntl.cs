@@ -5,6 +5,7 @@ namespace FlatImage.Native.Interop;
 /// <summary>
 /// Mirror of &lt;fcntl.h&gt;. O_NOFOLLOW and O_DIRECTORY differ between architectures
 /// (asm-generic vs x86), so they are resolved once from the process architecture.
+/// Raw results, errno via SetLastError.
 /// </summary>
 public static unsafe partial class Fcntl
 {
@@ -22,4 +23,14 @@ public static unsafe partial class Fcntl
     /// <summary>open(2) with its variadic mode passed as a fixed argument (same ABI on x86_64 and aarch64 Linux).</summary>
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int open(byte* pathname, int flags, uint mode);
+
+    public const int O_WRONLY = 0x1;
+    public const int O_RDWR = 0x2;
+
+    public const int F_GETFD = 1;
+    public const int F_SETFD = 2;
+    public const int FD_CLOEXEC = 1;
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
 }

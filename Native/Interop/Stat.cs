@@ -7,6 +7,7 @@ namespace FlatImage.Native.Interop;
 /// statx is used instead of stat/lstat because its struct has the same layout on every
 /// architecture, so no per-architecture file is needed. Raw results, errno via SetLastError.
 /// </summary>
+/// <summary>Mirror of &lt;sys/stat.h&gt; for x86-64 glibc (struct stat is 144 bytes there).</summary>
 public static unsafe partial class Stat
 {
     private const string Libc = "libc";
@@ -79,4 +80,20 @@ public static unsafe partial class Stat
 
     [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mkdir(string pathname, uint mode);
+
+    [StructLayout(LayoutKind.Explicit, Size = 144)]
+    public struct stat_t
+    {
+        [FieldOffset(0)] public ulong st_dev;
+        [FieldOffset(8)] public ulong st_ino;
+        [FieldOffset(16)] public ulong st_nlink;
+        [FieldOffset(24)] public uint st_mode;
+        [FieldOffset(28)] public uint st_uid;
+        [FieldOffset(32)] public uint st_gid;
+        [FieldOffset(40)] public ulong st_rdev;
+        [FieldOffset(48)] public long st_size;
+    }
+
+    [LibraryImport(Libc, EntryPoint = "stat", SetLastError = true)]
+    public static partial int stat(byte* pathname, stat_t* statbuf);
 }

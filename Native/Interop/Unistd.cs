@@ -30,4 +30,16 @@ public static unsafe partial class Unistd
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial nint readlink(byte* pathname, byte* buf, nuint bufsiz);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial uint geteuid();
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial uint getegid();
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint read(int fd, void* buf, nuint count);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint write(int fd, void* buf, nuint count);
 }

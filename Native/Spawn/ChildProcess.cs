@@ -1,0 +1,202 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using FlatImage.Native.Interop;
+using FlatImage.Native.Io;
+
+namespace FlatImage.Native.Spawn;
+
+/// <summary>
+/// A child started with posix_spawn(3) (never a managed fork). It is waited for by its own pid
+/// (or pidfd), never by waitpid(-1): the .NET runtime fails fast if someone reaps a child that
+/// <c>Process</c> started (see style.md, "Pitfalls").
+/// </summary>
+public sealed class ChildProcess : IDisposable
+{
+    private readonly object _gate = new();
+    private int? _exitStatus; // raw wait status, protected by _gate
+
+    private ChildProcess(int pid, SafeFd? pidFd)
+    {
+        Pid = pid;
+        PidFd = pidFd;
+    }
+
+    public int Pid { get; }
+
+    /// <summary>pidfd_open(2) of the child, to wait with a timeout; null on kernels before 5.3.</summary>
+    public SafeFd? PidFd { get; }
+
+    /// <summary>The raw wait status once reaped.</summary>
+    public int? ExitStatus { get { lock (_gate) return _exitStatus; } }
+
+    /// <summary>
+    /// Starts <paramref name="path"/> with <paramref name="argv"/> and <paramref name="environment"/>
+    /// ("NAME=value"). Every fd of ours is O_CLOEXEC, so the child gets stdin/stdout/stderr plus
+    /// exactly the fds in <paramref name="inheritFds"/>: each (parent fd, child fd) pair becomes a
+    /// posix_spawn_file_actions_adddup2 (dup2 clears FD_CLOEXEC on the new number; the child
+    /// number must differ from the parent's, see dup2(2)). Signal dispositions are reset to
+    /// default and the mask is emptied (POSIX_SPAWN_SETSIGDEF/SETSIGMASK), because the runtime
+    /// ignores SIGPIPE and exec keeps ignored signals ignored.
+    /// </summary>
+    public static unsafe ChildProcess Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment,
+        IReadOnlyList<(SafeHandle Fd, int ChildFd)>? inheritFds = null)
+    {
+        var strings = new List<IntPtr>();
+        var refs = new List<SafeHandle>();
+        Interop.Spawn.posix_spawn_file_actions_t actions;
+        Interop.Spawn.posix_spawnattr_t attr;
+        Signal.sigset_t all, none;
+        byte** envp = null;
+        Interop.Spawn.posix_spawn_file_actions_init(&actions);
+        Interop.Spawn.posix_spawnattr_init(&attr);
+        try
+        {
+            byte* Utf8(string s)
+            {
+                var p = Marshal.StringToCoTaskMemUTF8(s);
+                strings.Add(p);
+                return (byte*)p;
+            }
+
+            var argvPtr = stackalloc byte*[argv.Count + 1];
+            for (int i = 0; i < argv.Count; i++) argvPtr[i] = Utf8(argv[i]);
+            argvPtr[argv.Count] = null;
+            envp = (byte**)NativeMemory.Alloc((nuint)(environment.Count + 1), (nuint)sizeof(byte*));
+            for (int i = 0; i < environment.Count; i++) envp[i] = Utf8(environment[i]);
+            envp[environment.Count] = null;
+
+            foreach (var (fd, childFd) in inheritFds ?? [])
+            {
+                bool added = false;
+                fd.DangerousAddRef(ref added);
+                refs.Add(fd);
+                int parentFd = (int)fd.DangerousGetHandle();
+                if (parentFd == childFd)
+                    throw new ArgumentException($"fd {parentFd} must be passed under another number", nameof(inheritFds));
+                int rc = Interop.Spawn.posix_spawn_file_actions_adddup2(&actions, parentFd, childFd);
+                if (rc != 0) throw new ErrnoException(rc, "posix_spawn_file_actions_adddup2", path);
+            }
+
+            Signal.sigfillset(&all);
+            Signal.sigemptyset(&none);
+            Interop.Spawn.posix_spawnattr_setsigdefault(&attr, &all);
+            Interop.Spawn.posix_spawnattr_setsigmask(&attr, &none);
+            Interop.Spawn.posix_spawnattr_setflags(&attr,
+                (short)(Interop.Spawn.POSIX_SPAWN_SETSIGDEF | Interop.Spawn.POSIX_SPAWN_SETSIGMASK));
+
+            int pid;
+            // posix_spawn returns the error number instead of setting errno.
+            int err = Interop.Spawn.posix_spawn(&pid, Utf8(path), &actions, &attr, argvPtr, envp);
+            if (err != 0) throw new ErrnoException(err, "posix_spawn", path);
+
+            // The pid cannot be reused before we reap it, so opening its pidfd now is race-free.
+            int pfd = Pidfd.pidfd_open(pid, 0);
+            return new ChildProcess(pid, pfd >= 0 ? new SafeFd(pfd) : null);
+        }
+        finally
+        {
+            foreach (var r in refs) r.DangerousRelease();
+            Interop.Spawn.posix_spawn_file_actions_destroy(&actions);
+            Interop.Spawn.posix_spawnattr_destroy(&attr);
+            foreach (var p in strings) Marshal.FreeCoTaskMem(p);
+            NativeMemory.Free(envp);
+        }
+    }
+
+    /// <summary>The current environment as "NAME=value" strings, with <paramref name="overrides"/> applied.</summary>
+    public static List<string> EnvironmentWith(params (string Name, string? Value)[] overrides)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+            env[(string)e.Key] = (string?)e.Value ?? "";
+        foreach (var (name, value) in overrides)
+        {
+            if (value is null) env.Remove(name);
+            else env[name] = value;
+        }
+        var list = new List<string>(env.Count);
+        foreach (var kv in env) list.Add(kv.Key + "=" + kv.Value);
+        return list;
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the child to exit and reaps it by pid.
+    /// Returns the raw wait status, or null on timeout (<see cref="Timeout.InfiniteTimeSpan"/>
+    /// waits forever). The wait itself holds no lock, so <see cref="Kill"/> works meanwhile.
+    /// </summary>
+    public unsafe int? WaitForExit(TimeSpan timeout)
+    {
+        if (ExitStatus is { } done) return done;
+        bool infinite = timeout == Timeout.InfiniteTimeSpan;
+        var deadline = infinite ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        if (!infinite && PidFd is not null)
+        {
+            // A pidfd becomes readable when the process exits (pidfd_open(2)).
+            bool added = false;
+            PidFd.DangerousAddRef(ref added);
+            try
+            {
+                while (true)
+                {
+                    var pfd = new Poll.pollfd { fd = PidFd.Fd, events = Poll.POLLIN };
+                    int n = Poll.poll(&pfd, 1, (int)Math.Max(0, deadline - Environment.TickCount64));
+                    if (n > 0) break;
+                    if (n == 0) return null;
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno != Errno.EINTR) throw new ErrnoException(errno, "poll pidfd");
+                }
+            }
+            finally { PidFd.DangerousRelease(); }
+        }
+        while (true)
+        {
+            int status;
+            // Without a pidfd and with a timeout: WNOHANG and short sleeps.
+            int options = infinite || PidFd is not null ? 0 : Wait.WNOHANG;
+            int r = Wait.waitpid(Pid, &status, options);
+            if (r == Pid)
+            {
+                lock (_gate) _exitStatus = status;
+                return status;
+            }
+            if (r == 0)
+            {
+                if (Environment.TickCount64 >= deadline) return null;
+                Thread.Sleep(10);
+                continue;
+            }
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR) continue;
+            // ECHILD: another thread of ours reaped it a moment ago.
+            if (errno == Errno.ECHILD && ExitStatus is { } other) return other;
+            throw new ErrnoException(errno, "waitpid");
+        }
+    }
+
+    /// <summary>Sends <paramref name="signal"/> through the pidfd (no pid-reuse race), or kill(2).</summary>
+    public unsafe void Kill(int signal)
+    {
+        lock (_gate)
+        {
+            if (_exitStatus is not null) return;
+            int rc;
+            if (PidFd is not null)
+            {
+                bool added = false;
+                PidFd.DangerousAddRef(ref added);
+                try { rc = Pidfd.pidfd_send_signal(PidFd.Fd, signal, null, 0); }
+                finally { PidFd.DangerousRelease(); }
+            }
+            else rc = Signal.kill(Pid, signal);
+            if (rc != 0 && Marshal.GetLastPInvokeError() != Errno.ESRCH)
+                throw ErrnoException.FromLastError("kill");
+        }
+    }
+
+    /// <summary>Human-readable form of a wait status: "exited with status 1", "killed by signal 9".</summary>
+    public static string Describe(int status) => Wait.WIFEXITED(status)
+        ? $"exited with status {Wait.WEXITSTATUS(status)}"
+        : $"killed by signal {Wait.WTERMSIG(status)}";
+
+    public void Dispose() => PidFd?.Dispose();
+}
