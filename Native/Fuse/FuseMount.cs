@@ -370,6 +370,27 @@ public sealed class FuseMount : IDisposable
         }
     }
 
+    /// <summary>
+    /// Lazily detaches whatever is mounted at <paramref name="mountpoint"/>, knowing nothing but its
+    /// path: what a janitor does for a launcher that died. Root: umount2(MNT_DETACH|UMOUNT_NOFOLLOW);
+    /// a user: fusermount3 -u -q -z (it checks the mount is the user's own). True when nothing is
+    /// mounted there afterwards.
+    /// </summary>
+    public static unsafe bool DetachLazily(string mountpoint)
+    {
+        if (Unistd.geteuid() == 0)
+        {
+            fixed (byte* target = Utf8(mountpoint))
+                Interop.Mount.umount2(target, Interop.Mount.MNT_DETACH | Interop.Mount.UMOUNT_NOFOLLOW);
+        }
+        else if (FindFusermount() is { } fusermount)
+        {
+            using var child = ChildProcess.Start(fusermount, [fusermount, "-u", "-q", "-z", "--", mountpoint], ChildProcess.EnvironmentWith());
+            child.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+        return !IsInMountinfo(mountpoint);
+    }
+
     /// <summary>Whether /etc/fuse.conf has user_allow_other on a line of its own (fuse(8)).</summary>
     public static bool UserAllowOther(string path = "/etc/fuse.conf")
     {
@@ -429,7 +450,8 @@ public sealed class FuseMount : IDisposable
         return sb.ToString();
     }
 
-    private static string? FindFusermount()
+    /// <summary>fusermount3 on PATH (then the usual system locations), or null.</summary>
+    public static string? FindFusermount()
     {
         var path = Environment.GetEnvironmentVariable("PATH") ?? "";
         foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/bin", "/bin"]))

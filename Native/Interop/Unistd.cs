@@ -42,4 +42,11 @@ public static unsafe partial class Unistd
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial nint write(int fd, void* buf, nuint count);
+
+    /// <summary>pipe2(2); flags O_CLOEXEC so no child inherits an end by accident.</summary>
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int pipe2(int* pipefd, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int setsid();
 }

@@ -56,7 +56,7 @@ public static class RuntimeDirectory
     /// <summary>Creates a subdirectory of a verified private directory (mode 0700; its parent already keeps others out).</summary>
     public static string CreateChild(string parent, params string[] parts)
     {
-        string path = Path.Combine([parent, .. parts]);
+        string path = parts.Length == 0 ? parent : Path.Combine([parent, .. parts]);
         Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         return path;
     }

@@ -1,0 +1,64 @@
+using System.Globalization;
+using FlatImage.Native.Fuse;
+
+namespace FlatImage.Runtime.Instances;
+
+/// <summary>
+/// On every start, removes what launchers that died left behind in this build's instance
+/// directory: mounts still attached below <c>instance/&lt;pid&gt;/</c> (detached lazily, deepest
+/// first) and the directories themselves — for every pid that no longer runs.
+/// </summary>
+public static class DeadInstances
+{
+    public static void Clean(string instancesRoot)
+    {
+        if (!Directory.Exists(instancesRoot))
+            return;
+        foreach (string dir in Directory.EnumerateDirectories(instancesRoot))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || IsAlive(pid))
+                continue;
+            foreach (string mount in MountsBelow(dir).OrderByDescending(m => m.Length))
+                FuseMount.DetachLazily(mount);
+            TreeRemover.RemoveWithoutCrossingMounts(dir);
+        }
+    }
+
+    /// <summary>A pid runs if /proc has it (kill(pid, 0) would also say so, but not for another user's pid without EPERM games).</summary>
+    public static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}");
+
+    /// <summary>Mount points at or below <paramref name="dir"/> in our mount namespace (proc(5): field 5 of mountinfo, octal-escaped).</summary>
+    public static IEnumerable<string> MountsBelow(string dir)
+    {
+        string prefix = dir.TrimEnd('/') + "/";
+        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length < 5)
+                continue;
+            string mountpoint = Unescape(fields[4]);
+            if (mountpoint == dir || mountpoint.StartsWith(prefix, StringComparison.Ordinal))
+                yield return mountpoint;
+        }
+    }
+
+    private static string Unescape(string s)
+    {
+        if (!s.Contains('\\'))
+            return s;
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '\\' && i + 3 < s.Length)
+            {
+                sb.Append((char)Convert.ToInt32(s.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else
+            {
+                sb.Append(s[i]);
+            }
+        }
+        return sb.ToString();
+    }
+}

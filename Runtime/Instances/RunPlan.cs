@@ -1,0 +1,36 @@
+using FlatImage.Runtime.Config;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Paths;
+using FlatImage.Runtime.Sandbox;
+
+namespace FlatImage.Runtime.Instances;
+
+/// <summary>
+/// Everything one run needs, decided on the host before anything is mounted: which layers, which
+/// overlay, who the program runs as, its environment and binds. The instance actors carry it out.
+/// </summary>
+public sealed record RunPlan(
+    string ImagePath,
+    string LauncherPath,
+    InstancePaths Paths,
+    IReadOnlyList<LayerLocation> Layers,
+    OverlayKind Overlay,
+    string? OverlayProgram,
+    string Bwrap,
+    Identity Identity,
+    HostIdentity Host,
+    ImageConfig Config,
+    IReadOnlyDictionary<string, string> Environment,
+    IReadOnlyList<SandboxMount> UserBinds,
+    IReadOnlyList<SandboxMount> PermissionMounts,
+    IReadOnlyList<string> Command,
+    bool CommandFromBoot,
+    string HostWorkingDirectory)
+{
+    /// <summary>Unprivileged runs squash ownership to the caller (design.md "Writable overlay").</summary>
+    public bool Unprivileged => Host.Uid != 0;
+
+    /// <summary>The sandbox command line once the root is known.</summary>
+    public SandboxSpec SandboxFor(SandboxRoot root, IReadOnlyList<string> command, string workingDirectory) => new(
+        root, Identity, Host, Config.Permissions, Config.Unshare, UserBinds, PermissionMounts, Paths, workingDirectory, command);
+}

@@ -1,0 +1,122 @@
+using System.Collections;
+using FlatImage.Native.Fuse;
+using FlatImage.Native.Interop;
+using FlatImage.Runtime.Config;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Paths;
+using FlatImage.Runtime.Sandbox;
+using FlatImage.Runtime.Tools;
+
+using FlatImage.Runtime.Tools;
+
+namespace FlatImage.Runtime.Instances;
+
+/// <summary>What the user asked to run: fim-exec/fim-root (a command) or the default boot (the stored program plus arguments).</summary>
+public sealed record RunRequest(bool AsRoot, IReadOnlyList<string> Command, bool FromBoot);
+
+/// <summary>Turns a run request and the image's configuration into a <see cref="RunPlan"/> (cli.md §3.1, §3.2, §6–§9).</summary>
+public static class RunPlanner
+{
+    public static RunPlan Plan(string imagePath, string launcherPath, string runtimeRoot, RunRequest request, Action<string> warn)
+    {
+        var config = ConfigStore.Read(imagePath);
+        long configOffset;
+        using (var file = File.OpenHandle(imagePath, FileMode.Open, FileAccess.Read))
+            configOffset = ImageLayout.Read(file).ConfigOffset;
+
+        var paths = InstancePaths.For(runtimeRoot, DataDirectory.For(imagePath), Environment.ProcessId);
+        DeadInstances.Clean(paths.InstancesRoot);
+        CreateDirectories(paths);
+
+        var host = HostEnvironment();
+        var hostIdentity = HostIdentity.Current();
+        bool asRoot = request.AsRoot || Environment.GetEnvironmentVariable("FIM_ROOT") == "1";
+
+        // Expansion (§8) happens with the launcher's variables visible to wordexp, which reads the C environment.
+        var launcherRows = SandboxEnvironment.LauncherRows(imagePath, configOffset, paths, config.Distribution, host);
+        foreach (var (k, v) in launcherRows)
+            Stdlib.setenv(k, v, 1);
+        var fimEnv = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in config.Environment)
+        {
+            string expanded = VariableExpander.Expand($"{key}={value}");
+            int eq = expanded.IndexOf('=');
+            if (eq > 0)
+                fimEnv[expanded[..eq]] = expanded[(eq + 1)..];
+        }
+
+        string bwrap = HostTools.Find("bwrap", paths.AppBin) ?? throw new ToolMissingException("bwrap");
+        if (hostIdentity.Uid != 0 && FuseMount.FindFusermount() is null)
+            throw new ToolMissingException("fusermount3");
+
+        var overlay = EffectiveSettings.Overlay(config, out bool casefoldFallback);
+        if (casefoldFallback)
+            warn("casefold cannot be used with bwrap overlayfs, falling back to unionfs");
+        if (overlay == OverlayKind.Bwrap && !HostTools.BwrapHasOverlay(bwrap))
+        {
+            WarnOnce(paths, "bwrap-overlay", warn, $"{bwrap} has no overlay support (needs bubblewrap >= 0.9), using fuse-overlayfs");
+            overlay = OverlayKind.Overlayfs;
+        }
+        string? overlayProgram = overlay switch
+        {
+            OverlayKind.Overlayfs => HostTools.Find("fuse-overlayfs", paths.AppBin) ?? throw new ToolMissingException("fuse-overlayfs"),
+            OverlayKind.Unionfs => HostTools.Find("unionfs", paths.AppBin) ?? HostTools.Find("unionfs-fuse", paths.AppBin) ?? throw new ToolMissingException("unionfs"),
+            _ => null,
+        };
+
+        var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, "/bin/sh");
+        File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
+        string ps1 = fimEnv.GetValueOrDefault("PS1") ?? $"[flatimage-{config.Distribution.ToLowerInvariant()}] \\W > ";
+        File.WriteAllText(paths.Bashrc, $"export PS1=\"{ps1}\"\n");
+
+        var userBinds = new List<SandboxMount>();
+        foreach (var bind in config.Bindings.Values)
+        {
+            string src = VariableExpander.Expand(bind.Source), dst = VariableExpander.Expand(bind.Destination);
+            if (!Path.IsPathRooted(src) || !Path.IsPathRooted(dst))
+            {
+                warn($"Skipping bind '{bind.Source}' -> '{bind.Destination}': paths must be absolute after expansion");
+                continue;
+            }
+            var kind = bind.Type switch { BindType.ReadWrite => SandboxMountKind.ReadWrite, BindType.Device => SandboxMountKind.Device, _ => SandboxMountKind.ReadOnly };
+            userBinds.Add(new SandboxMount(kind, src, dst));
+        }
+        var (permissionMounts, permissionVars) = HostServices.Resolve(config.Permissions, identity, host.GetValueOrDefault, Path.Exists);
+        var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
+
+        IReadOnlyList<string> command = request.FromBoot
+            ? [config.Boot.Program.Length == 0 ? "bash" : VariableExpander.Expand(config.Boot.Program), .. config.Boot.Args, .. request.Command]
+            : request.Command;
+
+        return new RunPlan(
+            imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, bwrap,
+            identity, hostIdentity, config, env, userBinds, permissionMounts, command,
+            request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory);
+    }
+
+    private static void CreateDirectories(InstancePaths paths)
+    {
+        RuntimeDirectory.CreateChild(paths.Instance);
+        RuntimeDirectory.CreateChild(paths.Logs);
+        Directory.CreateDirectory(paths.UpperDirectory);
+        Directory.CreateDirectory(paths.WorkDirectory);
+    }
+
+    private static Dictionary<string, string> HostEnvironment()
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+            env[(string)e.Key] = (string?)e.Value ?? "";
+        return env;
+    }
+
+    /// <summary>A warning a user cannot act on every run is said once per launcher build (a marker in the private app directory).</summary>
+    private static void WarnOnce(InstancePaths paths, string key, Action<string> warn, string message)
+    {
+        string marker = Path.Combine(paths.App, $".warned-{key}");
+        if (File.Exists(marker))
+            return;
+        warn(message);
+        File.WriteAllText(marker, message + "\n");
+    }
+}

@@ -1,0 +1,32 @@
+namespace FlatImage.Runtime.Paths;
+
+/// <summary>
+/// The directories of one run (cli.md §10, design.md "Runtime directories"): below the private
+/// runtime root, <c>app/&lt;build-id&gt;/</c> for this launcher build and <c>instance/&lt;pid&gt;/</c> for
+/// this run; next to the image, the data directory with the writable layer.
+/// </summary>
+public sealed record InstancePaths(string Global, string App, string Instance, string DataDirectory, int Pid)
+{
+    public string AppBin => Path.Combine(App, "bin");
+    public string AppSbin => Path.Combine(App, "sbin");
+    public string InstancesRoot => Path.Combine(App, "instance");
+    public string Logs => Path.Combine(Instance, "logs");
+    public string Passwd => Path.Combine(Instance, "passwd");
+    public string Bashrc => Path.Combine(Instance, "bashrc");
+    public string Portal => Path.Combine(Instance, "portal");
+    /// <summary>Merged root of the FUSE overlays.</summary>
+    public string MergedRoot => Path.Combine(Instance, "mount");
+    public string LayerMountPoint(int index) => Path.Combine(Instance, "layers", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>The writable layer: every uncommitted change, kept across runs.</summary>
+    public string UpperDirectory => Path.Combine(DataDirectory, "root");
+    /// <summary>The overlay work directory of this run (same filesystem as the upper directory).</summary>
+    public string WorkDirectory => Path.Combine(DataDirectory, "work", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    public string ManagedLayers => Path.Combine(DataDirectory, "layers");
+
+    public static InstancePaths For(string runtimeRoot, string dataDirectory, int pid) => new(
+        runtimeRoot,
+        Path.Combine(runtimeRoot, "app", BuildInfo.BuildId),
+        Path.Combine(runtimeRoot, "app", BuildInfo.BuildId, "instance", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        dataDirectory,
+        pid);
+}

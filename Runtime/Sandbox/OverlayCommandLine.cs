@@ -1,0 +1,42 @@
+using FlatImage.Runtime.Config;
+
+namespace FlatImage.Runtime.Sandbox;
+
+/// <summary>
+/// The command lines of the FUSE overlay daemons that merge the read-only layers with the
+/// writable layer. Both run in the foreground (-f) so the launcher owns the process: its exit is
+/// the overlay's end, and killing it is how a stuck overlay is stopped.
+/// </summary>
+public static class OverlayCommandLine
+{
+    /// <param name="lowerTopFirst">read-only layer mount points, top layer first (overlayfs order).</param>
+    /// <param name="squashTo">for an unprivileged caller: present every file as owned by this uid/gid.</param>
+    public static List<string> Build(OverlayKind kind, string program, IReadOnlyList<string> lowerTopFirst, string upper, string work, string merged, (uint Uid, uint Gid)? squashTo)
+    {
+        return kind switch
+        {
+            // fuse-overlayfs(1). squash_to_uid/gid: in a single-uid user namespace, files the layers
+            // record as owned by root would show as nobody and fim-root could not write them; squashed
+            // to the caller they map to root inside (design.md, checked by hand).
+            OverlayKind.Overlayfs =>
+            [
+                program, "-f", "-o",
+                $"lowerdir={string.Join(':', lowerTopFirst.Select(Escape))},upperdir={Escape(upper)},workdir={Escape(work)}"
+                    + (squashTo is { } s ? $",squash_to_uid={s.Uid},squash_to_gid={s.Gid}" : ""),
+                merged,
+            ],
+            // unionfs-fuse(8): cow = copy-on-write into the first (RW) branch; hide_meta_files keeps its
+            // .unionfs bookkeeping out of the guest's sight.
+            OverlayKind.Unionfs =>
+            [
+                program, "-f", "-o", "cow,hide_meta_files",
+                string.Join(':', new[] { $"{upper}=RW" }.Concat(lowerTopFirst.Select(l => $"{l}=RO"))),
+                merged,
+            ],
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), "the bwrap overlay has no daemon"),
+        };
+    }
+
+    /// <summary>fuse-overlayfs splits its options on ',' and lowerdir on ':'; both are escaped with '\'.</summary>
+    private static string Escape(string path) => path.Replace("\\", "\\\\").Replace(",", "\\,").Replace(":", "\\:");
+}

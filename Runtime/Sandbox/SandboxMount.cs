@@ -1,0 +1,21 @@
+namespace FlatImage.Runtime.Sandbox;
+
+/// <summary>One host path made visible in the sandbox. Every permission and user bind is a "try" bind: a missing source is skipped.</summary>
+public sealed record SandboxMount(SandboxMountKind Kind, string Source, string Destination)
+{
+    /// <summary>The bwrap option for this mount (bwrap(1)): the <c>-try</c> forms skip a missing source.</summary>
+    public string Option => Kind switch
+    {
+        SandboxMountKind.ReadOnly => "--ro-bind-try",
+        SandboxMountKind.ReadWrite => "--bind-try",
+        _ => "--dev-bind-try",
+    };
+}
+
+public enum SandboxMountKind : byte
+{
+    ReadOnly,
+    ReadWrite,
+    /// <summary>Device nodes stay usable (bwrap mounts other binds nodev).</summary>
+    Device,
+}
