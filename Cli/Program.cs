@@ -3,6 +3,8 @@ using FlatImage.Cli.CommandLine;
 using FlatImage.Native;
 using FlatImage.Native.Interop;
 using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Instances;
+using FlatImage.Runtime.Tools;
 using FlatImage.Runtime.Layers;
 using FlatImage.Runtime.Paths;
 
@@ -30,7 +32,7 @@ public static class Program
         {
             stdout.Flush();
             stderr.WriteLine($"{failure.Level}::{command}::{failure.Message}");
-            return FailureStatus;
+            return e is CommandException c ? c.Status : FailureStatus;
         }
         finally
         {
@@ -41,6 +43,15 @@ public static class Program
     private static int Run(string[] args, StreamWriter stdout, StreamWriter stderr)
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the launcher's own path");
+
+        // Janitor mode: this process is a launcher's janitor (see MountJanitor). Its own session,
+        // so a Ctrl-C aimed at the program's process group does not reach it.
+        if (Environment.GetEnvironmentVariable(JanitorProcess.ModeVariable) == "1")
+        {
+            Unistd.setsid();
+            MountJanitor.Run(Console.In);
+            return 0;
+        }
 
         // FIM_MAIN_OFFSET: print where the configuration region starts and stop, before anything else.
         if (Environment.GetEnvironmentVariable("FIM_MAIN_OFFSET") is not null)
@@ -64,13 +75,14 @@ public static class Program
         if (Environment.GetEnvironmentVariable("FIM_SELFTEST") == "actors")
             return ActorSelfTest.Run(stdout);
 
-        return Dispatcher.Run(new CommandContext(imagePath, stdout, stderr), args);
+        return Dispatcher.Run(new CommandContext(imagePath, stdout, stderr, runtimeRoot, self), args);
     }
 
     /// <summary>The exceptions that are a failure to report in one line; anything else is a bug and crashes loudly.</summary>
     private static (char Level, string Message)? Describe(Exception e) => e switch
     {
         CommandException c => (c.Level, c.Message),
+        ToolMissingException => ('C', e.Message),
         InvalidImageException or ConfigTooLargeException or UnsafeDirectoryException or InvalidLayerException => ('E', e.Message),
         ErrnoException or IOException or UnauthorizedAccessException or InvalidDataException => ('E', e.Message),
         _ => null,

@@ -1,6 +1,10 @@
+using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Akka.Hosting;
 using FlatImage.Actors.Diagnostics;
+using FlatImage.Actors.Instance;
+using FlatImage.Actors.Logging;
+using FlatImage.Runtime.Image;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -12,13 +16,25 @@ namespace FlatImage.Actors.Hosting;
 /// </summary>
 public static class LauncherActorSystem
 {
-    public static IHost Build(string name = "flatimage")
+    /// <param name="layerMount">how a layer is mounted (one actor per layer; injected so tests can use their own).</param>
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(SerilogLoggerActor))]
+    public static IHost Build(Func<LayerLocation, string, Props>? layerMount = null, string name = "flatimage")
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddAkka(name, akka =>
         {
-            akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
-            akka.WithActors((system, registry) => registry.TryRegister<EchoActor>(system.ActorOf(EchoActor.Props(), "echo")));
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = Serilog.Log.IsEnabled(Serilog.Events.LogEventLevel.Debug) ? Akka.Event.LogLevel.DebugLevel : Akka.Event.LogLevel.InfoLevel;
+                loggers.ClearLoggers();
+                loggers.AddLogger<SerilogLoggerActor>();
+            });
+            akka.WithActors((system, registry) =>
+            {
+                registry.TryRegister<EchoActor>(system.ActorOf(EchoActor.Props(), "echo"));
+                if (layerMount is not null)
+                    registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(layerMount), "instance"));
+            });
         });
         return builder.Build();
     }

@@ -4,9 +4,15 @@ using FlatImage.Runtime.Image;
 namespace FlatImage.Cli.CommandLine;
 
 /// <summary>What a command runs against: the image it serves and the process's output streams.</summary>
-public sealed class CommandContext(string imagePath, TextWriter stdout, TextWriter stderr)
+public sealed class CommandContext(string imagePath, TextWriter stdout, TextWriter stderr, string runtimeRoot = "", string launcherPath = "")
 {
     public string ImagePath => imagePath;
+
+    /// <summary>The private runtime directory (empty for commands that do not need it).</summary>
+    public string RuntimeRoot => runtimeRoot;
+
+    /// <summary>The launcher executable this process runs from (the relocated copy, normally).</summary>
+    public string LauncherPath => launcherPath;
     public TextWriter Out => stdout;
     public TextWriter Error => stderr;
 

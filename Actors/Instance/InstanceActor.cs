@@ -1,0 +1,177 @@
+using Akka.Actor;
+using Akka.Event;
+using FlatImage.Actors.Mounts;
+using FlatImage.Actors.Sandbox;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Instances;
+using FlatImage.Runtime.Sandbox;
+
+namespace FlatImage.Actors.Instance;
+
+/// <summary>
+/// One run of the image. Boots in order — janitor, mounts (<see cref="MountSupervisor"/>), then the
+/// sandbox (<see cref="SandboxActor"/>) — and tears down in reverse when the sandbox exits, when a
+/// mount fails, or on <see cref="StopInstance"/>. Answers <see cref="RunInstance"/> with
+/// <see cref="RunInstanceResult"/> once everything is unmounted, then stops.
+/// </summary>
+public sealed class InstanceActor : ReceiveActor
+{
+    private readonly Func<LayerLocation, string, Props> _layerMount;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IActorRef? _replyTo;
+    private RunPlan? _plan;
+    private JanitorProcess? _janitor;
+    private IActorRef? _mounts;
+    private IActorRef? _sandbox;
+    private int _status;
+    private string? _error;
+    private bool _finishing;
+
+    public InstanceActor(Func<LayerLocation, string, Props> layerMount)
+    {
+        _layerMount = layerMount;
+        Receive<RunInstance>(HandleRun);
+        Receive<MountsReady>(HandleMountsReady);
+        Receive<MountsFailed>(failed => Fail(failed.Reason, 125));
+        Receive<SandboxExited>(HandleSandboxExited);
+        Receive<StopInstance>(HandleStop);
+        Receive<Terminated>(HandleTerminated);
+    }
+
+    public static Props Props(Func<LayerLocation, string, Props> layerMount) =>
+        Akka.Actor.Props.Create(() => new InstanceActor(layerMount));
+
+    /// <summary>Children that throw are stopped: the run ends with their error instead of retrying a mount or a sandbox.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Stop);
+
+    private void HandleRun(RunInstance run)
+    {
+        _replyTo = Sender;
+        _plan = run.Plan;
+        _janitor = JanitorProcess.Start(run.Plan.LauncherPath);
+        // Whatever happens to this process, the janitor removes the instance and work directories at the end.
+        _janitor.RemoveAtExit(run.Plan.Paths.Instance);
+        _janitor.RemoveAtExit(run.Plan.Paths.WorkDirectory);
+        _mounts = Context.ActorOf(MountSupervisor.Props(run.Plan, _janitor, _layerMount), "mounts");
+        Context.Watch(_mounts);
+    }
+
+    private void HandleMountsReady(MountsReady ready)
+    {
+        var plan = _plan!;
+        var command = plan.Command.ToList();
+        string cwd = "/";
+        if (ready.Root is SandboxRoot.MergedDirectory merged)
+        {
+            string path = plan.Environment.GetValueOrDefault("PATH") ?? "/usr/bin:/bin";
+            // The default boot falls back from bash to sh for images without bash (busybox, blueprint).
+            if (plan.CommandFromBoot && command[0] == "bash" && GuestPath.FindProgram(merged.Path, "bash", path, out _) is null)
+                command[0] = "sh";
+            if (GuestPath.FindProgram(merged.Path, command[0], path, out bool executable) is null)
+            {
+                Fail($"Command not found: '{command[0]}'", 127);
+                return;
+            }
+            if (!executable)
+            {
+                Fail($"Permission denied: '{command[0]}'", 126);
+                return;
+            }
+            cwd = WorkingDirectory(merged.Path, plan);
+        }
+        var spec = plan.SandboxFor(ready.Root, command, cwd);
+        var args = BwrapCommandLine.Build(spec);
+        var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env), "sandbox");
+        Context.Watch(_sandbox);
+    }
+
+    /// <summary>The caller's directory if it exists inside (through a bind or in the image), else $HOME, else /.</summary>
+    private static string WorkingDirectory(string mergedRoot, RunPlan plan)
+    {
+        bool Inside(string dir) =>
+            plan.UserBinds.Concat(plan.PermissionMounts).Any(m => (dir + "/").StartsWith(m.Destination.TrimEnd('/') + "/", StringComparison.Ordinal) && Directory.Exists(m.Source))
+            || (GuestPath.Resolve(mergedRoot, dir) is { } host && Directory.Exists(host));
+        if (Inside(plan.HostWorkingDirectory))
+            return plan.HostWorkingDirectory;
+        return Inside(plan.Identity.Home) ? plan.Identity.Home : "/";
+    }
+
+    private void HandleSandboxExited(SandboxExited exited)
+    {
+        _status = exited.Status;
+        _sandbox = null;
+        Finish();
+    }
+
+    private void HandleStop(StopInstance stop)
+    {
+        if (_sandbox is not null)
+            _sandbox.Tell(new ForwardSignal(stop.Signal));
+        else
+            Fail($"Stopped by signal {stop.Signal}", 128 + stop.Signal);
+    }
+
+    private void HandleTerminated(Terminated terminated)
+    {
+        if (terminated.ActorRef.Equals(_sandbox))
+        {
+            // Stopped without reporting an exit: it failed to start.
+            _sandbox = null;
+            Fail("the sandbox failed to start (see the log)", 125);
+        }
+        else if (terminated.ActorRef.Equals(_mounts))
+        {
+            _mounts = null;
+            if (!_finishing)
+                Fail("the mounts stopped unexpectedly", 125);
+            Complete();
+        }
+    }
+
+    private void Fail(string error, int status)
+    {
+        if (_finishing)
+            return;
+        _log.Error("run failed: {0}", error);
+        _error = error;
+        _status = status;
+        Finish();
+    }
+
+    /// <summary>Reverse boot order: the sandbox (if still there), then the mounts.</summary>
+    private void Finish()
+    {
+        if (_finishing)
+            return;
+        _finishing = true;
+        if (_sandbox is not null)
+            Context.Stop(_sandbox);
+        if (_mounts is not null)
+            _mounts.Tell(TearDownMounts.Instance);
+        else
+            Complete();
+    }
+
+    private void Complete()
+    {
+        _janitor?.Dispose();
+        _janitor = null;
+        _replyTo?.Tell(new RunInstanceResult(_status, _error));
+        Context.Stop(Self);
+    }
+
+    protected override void PostStop()
+    {
+        _janitor?.Dispose();
+    }
+}
+
+/// <summary>Run the plan; answered with <see cref="RunInstanceResult"/> when everything is torn down.</summary>
+public sealed record RunInstance(RunPlan Plan);
+
+/// <summary>The program's exit status, or a launcher failure with its message (status 125, 126 or 127).</summary>
+public sealed record RunInstanceResult(int Status, string? Error);
+
+/// <summary>The launcher received a signal: pass it to the program, or stop booting.</summary>
+public sealed record StopInstance(int Signal);

@@ -1,0 +1,175 @@
+using Akka.Actor;
+using Akka.Event;
+using FlatImage.Runtime.Config;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Instances;
+using FlatImage.Runtime.Sandbox;
+
+namespace FlatImage.Actors.Mounts;
+
+/// <summary>
+/// Mounts the filesystem stack of one run and tears it down in reverse: every read-only layer
+/// (one child each, <c>layer-0..N</c>, mounted in parallel), then the overlay on top (<c>overlay</c>).
+/// Reports <see cref="MountsReady"/> with the sandbox's root, or <see cref="MountsFailed"/>.
+///
+/// Supervision: a child that throws is stopped, never restarted — a mount that failed once is
+/// not retried blindly, and the run ends with its error. (Worker crashes inside a FUSE session
+/// are the layer mount's own business: it restarts the worker on the same connection.)
+/// </summary>
+public sealed class MountSupervisor : ReceiveActor
+{
+    private readonly RunPlan _plan;
+    private readonly JanitorProcess _janitor;
+    private readonly Func<LayerLocation, string, Props> _layerMount;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<IActorRef, string> _pendingLayers = new();
+    private readonly List<IActorRef> _layers = new();
+    private string? _lastFailure;
+    private IActorRef? _overlay;
+    private bool _tearingDown;
+    private bool _reported;
+
+    public MountSupervisor(RunPlan plan, JanitorProcess janitor, Func<LayerLocation, string, Props> layerMount)
+    {
+        _plan = plan;
+        _janitor = janitor;
+        _layerMount = layerMount;
+        Receive<MountReady>(HandleMountReady);
+        Receive<Terminated>(HandleTerminated);
+        Receive<TearDownMounts>(_ => HandleTearDown());
+    }
+
+    public static Props Props(RunPlan plan, JanitorProcess janitor, Func<LayerLocation, string, Props> layerMount) =>
+        Akka.Actor.Props.Create(() => new MountSupervisor(plan, janitor, layerMount));
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
+        maxNrOfRetries: 0, withinTimeRange: TimeSpan.Zero,
+        localOnlyDecider: e =>
+        {
+            // The decider runs on this actor's thread: record why, so the Terminated that follows can say it.
+            _lastFailure = (e is ActorInitializationException { InnerException: { } inner } ? inner : e).Message;
+            return Directive.Stop;
+        });
+
+    protected override void PreStart()
+    {
+        for (int i = 0; i < _plan.Layers.Count; i++)
+        {
+            string mountpoint = _plan.Paths.LayerMountPoint(i);
+            Directory.CreateDirectory(mountpoint);
+            var child = Context.ActorOf(_layerMount(_plan.Layers[i], mountpoint), $"layer-{i}");
+            Context.Watch(child);
+            _pendingLayers[child] = mountpoint;
+            _layers.Add(child);
+        }
+        if (_layers.Count == 0)
+            StartOverlay();
+    }
+
+    private void HandleMountReady(MountReady ready)
+    {
+        if (_tearingDown)
+            return;
+        if (_pendingLayers.Remove(Sender))
+        {
+            if (_pendingLayers.Count == 0)
+                StartOverlay();
+            return;
+        }
+        if (Sender.Equals(_overlay))
+            Report(new MountsReady(new SandboxRoot.MergedDirectory(ready.Mountpoint)));
+    }
+
+    /// <summary>Layer mount points, top layer first (overlayfs order); an empty directory when the image has no layer at all.</summary>
+    private List<string> LowerTopFirst()
+    {
+        var lowers = Enumerable.Range(0, _plan.Layers.Count).Select(_plan.Paths.LayerMountPoint).Reverse().ToList();
+        if (lowers.Count == 0)
+        {
+            string empty = Path.Combine(_plan.Paths.Instance, "empty");
+            Directory.CreateDirectory(empty);
+            lowers.Add(empty);
+        }
+        return lowers;
+    }
+
+    private void StartOverlay()
+    {
+        var lowers = LowerTopFirst();
+        if (_plan.Overlay == OverlayKind.Bwrap)
+        {
+            lowers.Reverse();
+            Report(new MountsReady(new SandboxRoot.KernelOverlay(lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory)));
+            return;
+        }
+        var squash = _plan.Unprivileged ? ((uint, uint)?)(_plan.Host.Uid, _plan.Host.Gid) : null;
+        var command = OverlayCommandLine.Build(_plan.Overlay, _plan.OverlayProgram!, lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory, _plan.Paths.MergedRoot, squash);
+        _overlay = Context.ActorOf(OverlayMountActor.Props(command, _plan.Paths.MergedRoot, _janitor), "overlay");
+        Context.Watch(_overlay);
+    }
+
+    private void HandleTerminated(Terminated terminated)
+    {
+        var who = terminated.ActorRef;
+        _layers.Remove(who);
+        _pendingLayers.Remove(who);
+        if (who.Equals(_overlay))
+            _overlay = null;
+        if (!_tearingDown)
+        {
+            string reason = _lastFailure ?? $"{who.Path.Name} stopped";
+            _log.Error("mount {0} failed: {1}", who.Path.Name, reason);
+            Report(new MountsFailed(reason));
+            HandleTearDown();
+            return;
+        }
+        ContinueTearDown();
+    }
+
+    /// <summary>Reverse order: the overlay first (it holds the layers busy), then the layers, then this actor.</summary>
+    private void HandleTearDown()
+    {
+        _tearingDown = true;
+        if (_overlay is not null)
+            Context.Stop(_overlay);
+        ContinueTearDown();
+    }
+
+    private void ContinueTearDown()
+    {
+        if (_overlay is not null)
+            return;
+        if (_layers.Count > 0)
+        {
+            foreach (var layer in _layers)
+                Context.Stop(layer);
+            return;
+        }
+        Context.Stop(Self);
+    }
+
+    private void Report(object message)
+    {
+        if (_reported)
+            return;
+        _reported = true;
+        Context.Parent.Tell(message);
+    }
+}
+
+/// <summary>A child's mount is in place and serving (sent by layer and overlay mount actors to their parent).</summary>
+public sealed record MountReady(string Mountpoint);
+
+/// <summary>Every mount of the run is ready; the sandbox goes on <see cref="Root"/>.</summary>
+public sealed record MountsReady(SandboxRoot Root);
+
+/// <summary>A mount failed; the supervisor is tearing the others down.</summary>
+public sealed record MountsFailed(string Reason);
+
+/// <summary>Unmount everything, top first, then stop.</summary>
+public sealed class TearDownMounts
+{
+    public static readonly TearDownMounts Instance = new();
+
+    private TearDownMounts() { }
+}

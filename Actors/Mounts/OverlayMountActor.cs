@@ -1,0 +1,92 @@
+using Akka.Actor;
+using Akka.Event;
+using FlatImage.Actors.Sandbox;
+using FlatImage.Native.Fuse;
+using FlatImage.Native.Interop;
+using FlatImage.Native.Spawn;
+using FlatImage.Runtime.Instances;
+
+namespace FlatImage.Actors.Mounts;
+
+/// <summary>
+/// Owns the overlay daemon (fuse-overlayfs or unionfs-fuse) that merges the layer mounts with the
+/// writable layer at the instance's <c>mount/</c>. PreStart starts it and waits until the merged
+/// mount is in the mount table; a daemon that dies while the instance runs makes this actor fail
+/// (the supervisor stops it and the instance ends with that error); PostStop unmounts and reaps it.
+/// </summary>
+public sealed class OverlayMountActor : ReceiveActor
+{
+    private readonly IReadOnlyList<string> _command;
+    private readonly string _merged;
+    private readonly JanitorProcess _janitor;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private ChildProcess? _daemon;
+    private bool _stopping;
+
+    public OverlayMountActor(IReadOnlyList<string> command, string merged, JanitorProcess janitor)
+    {
+        _command = command;
+        _merged = merged;
+        _janitor = janitor;
+        Receive<ChildExited>(HandleDaemonExited);
+    }
+
+    public static Props Props(IReadOnlyList<string> command, string merged, JanitorProcess janitor) =>
+        Akka.Actor.Props.Create(() => new OverlayMountActor(command, merged, janitor));
+
+    protected override void PreStart()
+    {
+        Directory.CreateDirectory(_merged);
+        _daemon = ChildProcess.Start(_command[0], _command, ChildProcess.EnvironmentWith());
+        // Tell the janitor before the mount exists: if we die in the next instant, it still knows the path.
+        _janitor.Mounted(_merged);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!FuseMount.IsInMountinfo(_merged))
+        {
+            if (_daemon.WaitForExit(TimeSpan.FromMilliseconds(5)) is { } status)
+                throw new OverlayFailedException($"{Path.GetFileName(_command[0])} failed to mount {_merged}: {ChildProcess.Describe(status)}");
+            if (DateTime.UtcNow > deadline)
+                throw new OverlayFailedException($"{Path.GetFileName(_command[0])} did not mount {_merged} within 20 s");
+        }
+        _log.Info("overlay mounted at {0}", _merged);
+        var self = Self;
+        var daemon = _daemon;
+        new Thread(() => self.Tell(new ChildExited(daemon.Pid, daemon.WaitForExit(Timeout.InfiniteTimeSpan)!.Value)))
+        {
+            IsBackground = true,
+            Name = "overlay-wait",
+        }.Start();
+        Context.Parent.Tell(new MountReady(_merged));
+    }
+
+    private void HandleDaemonExited(ChildExited exited)
+    {
+        if (_stopping)
+            return;
+        throw new OverlayFailedException($"{Path.GetFileName(_command[0])} exited while the program was running ({ChildProcess.Describe(exited.WaitStatus)})");
+    }
+
+    /// <summary>Unmount first (the daemon then exits by itself), SIGKILL after 2 s; never throws.</summary>
+    protected override void PostStop()
+    {
+        _stopping = true;
+        if (_daemon is null)
+            return;
+        if (FuseMount.IsInMountinfo(_merged))
+            FuseMount.DetachLazily(_merged);
+        if (_daemon.ExitStatus is null && _daemon.WaitForExit(TimeSpan.FromSeconds(2)) is null)
+        {
+            _daemon.Kill(Signal.SIGKILL);
+            _daemon.WaitForExit(TimeSpan.FromSeconds(2));
+        }
+        _daemon.Dispose();
+        _janitor.Unmounted(_merged);
+        _log.Info("overlay unmounted from {0}", _merged);
+    }
+
+    /// <summary>A restart would start a second daemon on the same mount point: overlays are stopped, not restarted.</summary>
+    protected override void PreRestart(Exception reason, object message) => PostStop();
+}
+
+/// <summary>The overlay could not be mounted, or its daemon died.</summary>
+public sealed class OverlayFailedException(string message) : Exception(message);

@@ -1,0 +1,83 @@
+using Akka.Actor;
+using Akka.Event;
+using FlatImage.Native.Interop;
+using FlatImage.Native.Spawn;
+
+namespace FlatImage.Actors.Sandbox;
+
+/// <summary>
+/// Owns the bwrap process of one run. It inherits the launcher's stdin, stdout and stderr, so the
+/// program talks to the terminal directly. Its exit ends the instance: the parent gets
+/// <see cref="SandboxExited"/> with the shell-style status (128+N for a signal).
+/// </summary>
+public sealed class SandboxActor : ReceiveActor
+{
+    private readonly string _bwrap;
+    private readonly IReadOnlyList<string> _arguments;
+    private readonly IReadOnlyList<string> _environment;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private ChildProcess? _child;
+
+    public SandboxActor(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    {
+        _bwrap = bwrap;
+        _arguments = arguments;
+        _environment = environment;
+        Receive<ChildExited>(HandleChildExited);
+        Receive<ForwardSignal>(HandleForwardSignal);
+    }
+
+    public static Props Props(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment) =>
+        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment));
+
+    protected override void PreStart()
+    {
+        _log.Info("starting {0} {1}", _bwrap, string.Join(' ', _arguments));
+        _child = ChildProcess.Start(_bwrap, [_bwrap, .. _arguments], _environment);
+        var self = Self;
+        var child = _child;
+        // The wait blocks a dedicated thread, not the actor: the result comes back as a message.
+        new Thread(() => self.Tell(new ChildExited(child.Pid, child.WaitForExit(Timeout.InfiniteTimeSpan)!.Value)))
+        {
+            IsBackground = true,
+            Name = "bwrap-wait",
+        }.Start();
+    }
+
+    private void HandleChildExited(ChildExited exited)
+    {
+        int status = ExitStatus.ToShellStatus(exited.WaitStatus);
+        _log.Info("bwrap {0} exited: {1}", exited.Pid, ChildProcess.Describe(exited.WaitStatus));
+        Context.Parent.Tell(new SandboxExited(status));
+        Context.Stop(Self);
+    }
+
+    private void HandleForwardSignal(ForwardSignal forward)
+    {
+        if (_child is { ExitStatus: null } child)
+            child.Kill(forward.Signal);
+    }
+
+    /// <summary>A sandbox still running when the instance stops is terminated, then killed after 2 s.</summary>
+    protected override void PostStop()
+    {
+        if (_child is null)
+            return;
+        if (_child.ExitStatus is null)
+        {
+            _child.Kill(Signal.SIGTERM);
+            if (_child.WaitForExit(TimeSpan.FromSeconds(2)) is null)
+                _child.Kill(Signal.SIGKILL);
+        }
+        _child.Dispose();
+    }
+}
+
+/// <summary>The bwrap process ended with this raw wait status.</summary>
+public sealed record ChildExited(int Pid, int WaitStatus);
+
+/// <summary>Deliver a signal to the sandbox (SIGINT, SIGTERM, SIGHUP received by the launcher).</summary>
+public sealed record ForwardSignal(int Signal);
+
+/// <summary>The sandbox ended; <see cref="Status"/> is the program's exit status as a shell reports it.</summary>
+public sealed record SandboxExited(int Status);

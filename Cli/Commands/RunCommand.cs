@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Hosting;
+using FlatImage.Actors.Hosting;
+using FlatImage.Actors.Instance;
+using FlatImage.Actors.Mounts;
+using FlatImage.Cli.CommandLine;
+using FlatImage.Runtime.Filesystems;
+using FlatImage.Runtime.Instances;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+
+namespace FlatImage.Cli.Commands;
+
+/// <summary>
+/// The container commands: <c>fim-exec</c>, <c>fim-root</c> and the default boot (cli.md §3.1, §3.2).
+/// Plans the run, starts the actor system and asks the instance actor to carry it out; the
+/// program's exit status becomes the launcher's. Nothing of the launcher's own is printed on success.
+/// </summary>
+public static class RunCommand
+{
+    public static int Exec(CommandContext context, ArgumentCursor args, bool asRoot)
+    {
+        string[] command = args.Rest();
+        if (command.Length == 0)
+            throw new CommandException($"Incorrect number of arguments for {args.Command}");
+        return Run(context, args.Command, new RunRequest(asRoot, command, FromBoot: false));
+    }
+
+    public static int Boot(CommandContext context, string[] args) =>
+        Run(context, "fim", new RunRequest(false, args, FromBoot: true));
+
+    private static int Run(CommandContext context, string commandWord, RunRequest request)
+    {
+        var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w));
+        ConfigureLogging(plan);
+        try
+        {
+            using var host = LauncherActorSystem.Build(LayerMountProps);
+            host.StartAsync().GetAwaiter().GetResult();
+            var instance = host.Services.GetRequiredService<IRequiredActor<InstanceActor>>().ActorRef;
+
+            // One route for signals: they become a message to the instance, which forwards them to
+            // the sandbox and then tears down in order. The default action (exit) is cancelled.
+            var registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
+                .Select(signal => PosixSignalRegistration.Create(signal, ctx =>
+                {
+                    ctx.Cancel = true;
+                    instance.Tell(new StopInstance(SignalNumber(ctx.Signal)));
+                }))
+                .ToList();
+            try
+            {
+                var result = instance.Ask<RunInstanceResult>(new RunInstance(plan), Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
+                if (result.Error is not null)
+                    throw new CommandException(result.Error, critical: false, status: result.Status);
+                return result.Status;
+            }
+            finally
+            {
+                registrations.ForEach(r => r.Dispose());
+                host.StopAsync().GetAwaiter().GetResult();
+            }
+        }
+        finally
+        {
+            Log.CloseAndFlush();
+        }
+    }
+
+    private static Props LayerMountProps(Runtime.Image.LayerLocation layer, string mountpoint) =>
+        LayerMountActor.Props(new LayerMountOptions(layer.Path, layer.Offset, layer.Size, mountpoint));
+
+    /// <summary>Serilog to the instance's log file; to stderr as well only with FIM_DEBUG=1 (design.md "Logging and output").</summary>
+    private static void ConfigureLogging(RunPlan plan)
+    {
+        var config = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .WriteTo.File(Path.Combine(plan.Paths.Logs, "launcher.log"));
+        if (Environment.GetEnvironmentVariable("FIM_DEBUG") == "1")
+            config = config.MinimumLevel.Debug().WriteTo.File("/dev/stderr");
+        Log.Logger = config.CreateLogger();
+    }
+
+    private static int SignalNumber(PosixSignal signal) => signal switch
+    {
+        PosixSignal.SIGINT => 2,
+        PosixSignal.SIGTERM => 15,
+        PosixSignal.SIGHUP => 1,
+        _ => 15,
+    };
+}
