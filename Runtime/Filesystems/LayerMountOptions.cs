@@ -1,0 +1,45 @@
+using FlatImage.Native.Fuse;
+using FlatImage.Runtime.Layers;
+
+namespace FlatImage.Runtime.Filesystems;
+
+/// <summary>
+/// What <see cref="LayerMount"/> serves and where: the layer's byte range in a file (a layer file,
+/// or an image with embedded layers), the mount point and the serving knobs.
+/// </summary>
+public sealed record LayerMountOptions(string LayerPath, long Offset, long Length, string Mountpoint)
+{
+    /// <summary>
+    /// FUSE worker threads: the CPU count between 2 and 4. Two keep a cold read and a metadata walk
+    /// from waiting on each other; beyond four, workers only contend for the block cache and CPUs
+    /// the application needs (measured in bench/layers-read.sh).
+    /// </summary>
+    public int Workers { get; init; } = Math.Clamp(Environment.ProcessorCount, 2, 4);
+
+    /// <summary>Pages per READ request (1 MiB), see <see cref="FuseSessionOptions.MaxPages"/>.</summary>
+    public ushort MaxPages { get; init; } = 256;
+
+    /// <summary>
+    /// The mount's readahead window in KiB, set after INIT (root only: the bdi attribute is root's).
+    /// Sequential reads then arrive as max_read-sized requests instead of 128 KiB ones.
+    /// </summary>
+    public uint ReadAheadKilobytes { get; init; } = 1024;
+
+    /// <summary>The decompressed-block cache and other reader tuning.</summary>
+    public LayerReaderOptions Reader { get; init; } = new();
+
+    /// <summary>
+    /// How owners are presented. Null = decide at mount time: real owners as root, the caller's
+    /// uid/gid otherwise (<see cref="LayerFileSystemOptions.PresentOwner"/>).
+    /// </summary>
+    public LayerFileSystemOptions? FileSystem { get; init; }
+
+    /// <summary>The fsname shown in /proc/self/mountinfo (no commas).</summary>
+    public string FsName { get; init; } = "flatimage";
+
+    /// <summary>How long to wait for the kernel's FUSE_INIT after mounting.</summary>
+    public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Test hook, see <see cref="FuseSessionOptions.FaultInjector"/>.</summary>
+    public Func<fuse_opcode, bool>? FaultInjector { get; init; }
+}
