@@ -78,12 +78,33 @@ public sealed class InstanceActor : ReceiveActor
                 return;
             }
             cwd = WorkingDirectory(merged.Path, plan);
+            MountPoints.Prepare(merged.Path, plan.Paths.DataDirectory, MountTargets(plan));
         }
         var spec = plan.SandboxFor(ready.Root, command, cwd);
         var args = BwrapCommandLine.Build(spec);
         var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
         _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env), "sandbox");
         Context.Watch(_sandbox);
+    }
+
+    /// <summary>Every path bwrap mounts on inside the merged root, and whether it is a directory.</summary>
+    private static IEnumerable<(string, bool)> MountTargets(RunPlan plan)
+    {
+        foreach (string dir in new[] { "/dev", "/proc", "/tmp", "/sys" })
+            yield return (dir, true);
+        yield return ("/etc/passwd", false);
+        if (File.Exists("/etc/group"))
+            yield return ("/etc/group", false);
+        foreach (var mount in plan.UserBinds.Concat(plan.PermissionMounts))
+        {
+            if (mount.Destination.StartsWith("/tmp/", StringComparison.Ordinal) || mount.Destination.StartsWith("/dev/", StringComparison.Ordinal)
+                || mount.Destination.StartsWith("/proc/", StringComparison.Ordinal))
+                continue; // inside the sandbox's own tmpfs, devtmpfs or proc: bwrap creates them there
+            if (Directory.Exists(mount.Source))
+                yield return (mount.Destination, true);
+            else if (File.Exists(mount.Source))
+                yield return (mount.Destination, false);
+        }
     }
 
     /// <summary>The caller's directory if it exists inside (through a bind or in the image), else $HOME, else /.</summary>

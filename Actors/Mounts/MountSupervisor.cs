@@ -35,6 +35,7 @@ public sealed class MountSupervisor : ReceiveActor
         _janitor = janitor;
         _layerMount = layerMount;
         Receive<MountReady>(HandleMountReady);
+        Receive<MountFailed>(failed => _lastFailure = $"mount {failed.Mountpoint}: {failed.Cause.Message}");
         Receive<Terminated>(HandleTerminated);
         Receive<TearDownMounts>(_ => HandleTearDown());
     }
@@ -57,6 +58,8 @@ public sealed class MountSupervisor : ReceiveActor
         {
             string mountpoint = _plan.Paths.LayerMountPoint(i);
             Directory.CreateDirectory(mountpoint);
+            // Announced before the mount exists: if this process dies in between, the janitor still knows the path.
+            _janitor.Mounted(mountpoint);
             var child = Context.ActorOf(_layerMount(_plan.Layers[i], mountpoint), $"layer-{i}");
             Context.Watch(child);
             _pendingLayers[child] = mountpoint;
@@ -104,13 +107,15 @@ public sealed class MountSupervisor : ReceiveActor
         }
         var squash = _plan.Unprivileged ? ((uint, uint)?)(_plan.Host.Uid, _plan.Host.Gid) : null;
         var command = OverlayCommandLine.Build(_plan.Overlay, _plan.OverlayProgram!, lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory, _plan.Paths.MergedRoot, squash);
-        _overlay = Context.ActorOf(OverlayMountActor.Props(command, _plan.Paths.MergedRoot, _janitor), "overlay");
+        _overlay = Context.ActorOf(OverlayMountActor.Props(command, _plan.Paths.MergedRoot, _janitor, Path.Combine(_plan.Paths.Logs, "overlay.log")), "overlay");
         Context.Watch(_overlay);
     }
 
     private void HandleTerminated(Terminated terminated)
     {
         var who = terminated.ActorRef;
+        if (_layers.Contains(who))
+            _janitor.Unmounted(_plan.Paths.LayerMountPoint(int.Parse(who.Path.Name["layer-".Length..], System.Globalization.CultureInfo.InvariantCulture)));
         _layers.Remove(who);
         _pendingLayers.Remove(who);
         if (who.Equals(_overlay))
@@ -156,9 +161,6 @@ public sealed class MountSupervisor : ReceiveActor
         Context.Parent.Tell(message);
     }
 }
-
-/// <summary>A child's mount is in place and serving (sent by layer and overlay mount actors to their parent).</summary>
-public sealed record MountReady(string Mountpoint);
 
 /// <summary>Every mount of the run is ready; the sandbox goes on <see cref="Root"/>.</summary>
 public sealed record MountsReady(SandboxRoot Root);

@@ -19,25 +19,30 @@ public sealed class OverlayMountActor : ReceiveActor
     private readonly IReadOnlyList<string> _command;
     private readonly string _merged;
     private readonly JanitorProcess _janitor;
+    private readonly string _logFile;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ChildProcess? _daemon;
     private bool _stopping;
 
-    public OverlayMountActor(IReadOnlyList<string> command, string merged, JanitorProcess janitor)
+    public OverlayMountActor(IReadOnlyList<string> command, string merged, JanitorProcess janitor, string logFile)
     {
+        _logFile = logFile;
         _command = command;
         _merged = merged;
         _janitor = janitor;
         Receive<ChildExited>(HandleDaemonExited);
     }
 
-    public static Props Props(IReadOnlyList<string> command, string merged, JanitorProcess janitor) =>
-        Akka.Actor.Props.Create(() => new OverlayMountActor(command, merged, janitor));
+    public static Props Props(IReadOnlyList<string> command, string merged, JanitorProcess janitor, string logFile) =>
+        Akka.Actor.Props.Create(() => new OverlayMountActor(command, merged, janitor, logFile));
 
     protected override void PreStart()
     {
         Directory.CreateDirectory(_merged);
-        _daemon = ChildProcess.Start(_command[0], _command, ChildProcess.EnvironmentWith());
+        // The daemon's chatter ("unknown argument ignored: lazytime") goes to the instance log, not the user's terminal.
+        using (var log = File.OpenHandle(_logFile, FileMode.Append, FileAccess.Write))
+        using (var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read))
+            _daemon = ChildProcess.Start(_command[0], _command, ChildProcess.EnvironmentWith(), [(devNull, 0), (log, 1), (log, 2)]);
         // Tell the janitor before the mount exists: if we die in the next instant, it still knows the path.
         _janitor.Mounted(_merged);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);

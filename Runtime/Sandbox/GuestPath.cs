@@ -58,8 +58,15 @@ public static class GuestPath
             : pathVariable.Split(':', StringSplitOptions.RemoveEmptyEntries).Where(d => d.StartsWith('/')).Select(d => d.TrimEnd('/') + "/" + program);
         foreach (string candidate in candidates)
         {
-            if (Resolve(root, candidate) is not { } host || Directory.Exists(host))
+            if (Resolve(root, candidate) is not { } host)
                 continue;
+            if (Directory.Exists(host))
+            {
+                // A directory named with a path cannot be executed (the shell's 126); on PATH it is skipped.
+                if (program.Contains('/'))
+                    return candidate;
+                continue;
+            }
             executable = (File.GetUnixFileMode(host) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
             return candidate;
         }

@@ -1,0 +1,44 @@
+namespace FlatImage.Cli.Tests.EndToEnd;
+
+/// <summary>
+/// A small test image: Debian's busybox-static with a symlink per applet, as one layer made by the
+/// published launcher's own <c>fim-layer create</c>. Built once per test run; each test gets its
+/// own copy of the image so runs never share a data directory.
+/// </summary>
+public static class BusyboxImage
+{
+    private static readonly Lazy<string> Layer = new(BuildLayer);
+
+    public static string New(Identity who, string name = "app.flatimage")
+    {
+        string image = Launcher.NewImage(who, name);
+        var add = Launcher.Run(who, image, "fim-layer", "add", Layer.Value);
+        if (add.ExitCode != 0)
+            throw new InvalidOperationException($"fim-layer add failed: {add}");
+        return image;
+    }
+
+    private static string BuildLayer()
+    {
+        const string busybox = "/bin/busybox";
+        if (!File.Exists(busybox))
+            throw new FileNotFoundException("busybox-static is not installed (apt-get install busybox-static)", busybox);
+        string dir = Directory.CreateTempSubdirectory("fim-e2e-busybox-").FullName;
+        File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
+        string tree = Path.Combine(dir, "tree");
+        foreach (string d in new[] { "bin", "etc", "tmp", "root", "home", "usr/bin", "var/tmp" })
+            Directory.CreateDirectory(Path.Combine(tree, d));
+        File.Copy(busybox, Path.Combine(tree, "bin", "busybox"));
+        var applets = Launcher.RunProcess(busybox, ["--list"], null, null).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        foreach (string applet in applets.Where(a => a != "busybox"))
+            File.CreateSymbolicLink(Path.Combine(tree, "bin", applet), "busybox");
+        File.WriteAllText(Path.Combine(tree, "etc", "image-marker"), "from the layer\n");
+        string layer = Path.Combine(dir, "busybox.layer");
+        string builder = Launcher.NewImage(Identity.Root, "builder.flatimage");
+        var create = Launcher.Run(Identity.Root, builder, "fim-layer", "create", tree, layer);
+        if (create.ExitCode != 0)
+            throw new InvalidOperationException($"fim-layer create failed: {create}");
+        File.SetUnixFileMode(layer, (UnixFileMode)0b110_100_100);
+        return layer;
+    }
+}

@@ -1,0 +1,245 @@
+using System.Diagnostics;
+
+namespace FlatImage.Cli.Tests.EndToEnd;
+
+/// <summary>fim-exec, fim-root and the default boot on a busybox image, as root and as an unprivileged user.</summary>
+public sealed class RunTests
+{
+    public static TheoryData<Identity> Identities => new() { Identity.Root, Identity.User };
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Runs_a_program_from_the_layers_and_prints_only_its_output(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        var result = Launcher.Run(who, image, "fim-exec", "cat", "/etc/image-marker");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("from the layer\n", result.Stdout);
+        // The bwrap overlay fallback warning is said once per build; run again to see a silent run.
+        var second = Launcher.Run(who, image, "fim-exec", "echo", "-n", "hello", "world");
+        Assert.Equal("hello world", second.Stdout);
+        Assert.Equal("", second.Stderr);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Exit_status_is_the_programs(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        Assert.Equal(3, Launcher.Run(who, image, "fim-exec", "sh", "-c", "exit 3").ExitCode);
+        Assert.Equal(137, Launcher.Run(who, image, "fim-exec", "sh", "-c", "kill -9 $$").ExitCode);
+        var missing = Launcher.Run(who, image, "fim-exec", "no-such-program", "x");
+        Assert.Equal(127, missing.ExitCode);
+        Assert.Equal("E::fim-exec::Command not found: 'no-such-program'\n", missing.Stderr);
+        Assert.Equal(126, Launcher.Run(who, image, "fim-exec", "/etc").ExitCode);
+        var none = Launcher.Run(who, image, "fim-exec");
+        Assert.Equal(125, none.ExitCode);
+        Assert.Equal("C::fim-exec::Incorrect number of arguments for fim-exec\n", none.Stderr);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Exec_runs_as_the_caller_and_root_as_uid_0(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
+        Assert.Equal($"{uid}\n", Launcher.Run(who, image, "fim-exec", "id", "-u").Stdout);
+        Assert.Equal("0\n", Launcher.Run(who, image, "fim-root", "id", "-u").Stdout);
+        Assert.Equal("root\n/root\n", Launcher.Run(who, image, "fim-root", "sh", "-c", "echo $USER; echo $HOME").Stdout);
+        Assert.Equal("0\n", Launcher.Run(who, image, new Dictionary<string, string?> { ["FIM_ROOT"] = "1" }, "fim-exec", "id", "-u").Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Stdin_passes_straight_through(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        using var p = Launcher.Start(who, image, null, "fim-exec", "tr", "a-z", "A-Z");
+        p.StandardInput.Write("shout\n");
+        p.StandardInput.Close();
+        var result = Launcher.Finish(p);
+        Assert.Equal("SHOUT\n", result.Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Changes_persist_in_the_data_directory_and_the_image_is_never_modified(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        string hash = ConfigurationCommandTests.Hash(image);
+        var mtime = File.GetLastWriteTimeUtc(image);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-root", "sh", "-c", "echo kept > /root/note; rm /etc/image-marker").ExitCode);
+        Assert.Equal("kept\n", Launcher.Run(who, image, "fim-exec", "cat", "/root/note").Stdout);
+        Assert.Equal(1, Launcher.Run(who, image, "fim-exec", "test", "-e", "/etc/image-marker").ExitCode);
+        string upper = Path.Combine(Path.GetDirectoryName(image)!, ".app.flatimage.data", "root");
+        Assert.Equal("kept\n", File.ReadAllText(Path.Combine(upper, "root", "note")));
+        Assert.Equal(hash, ConfigurationCommandTests.Hash(image));
+        Assert.Equal(mtime, File.GetLastWriteTimeUtc(image));
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void A_read_only_image_runs(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        File.SetUnixFileMode(image, (UnixFileMode)0b101_101_101);
+        Assert.Equal("ok\n", Launcher.Run(who, image, "fim-exec", "echo", "ok").Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void The_default_sandbox_sees_nothing_of_the_host(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        string hostTmp = Path.Combine("/tmp", $"fim-e2e-host-only-{Guid.NewGuid():N}");
+        File.WriteAllText(hostTmp, "secret");
+        try
+        {
+            var env = new Dictionary<string, string?> { ["DISPLAY"] = ":99", ["SSH_AUTH_SOCK"] = "/tmp/agent", ["FIM_TEST_PASS"] = "through" };
+            string script = string.Join("; ",
+                $"test -e {hostTmp} && echo tmp-shared",
+                "test -e /work && echo host-root-visible",
+                "touch /sys/x 2>/dev/null && echo sys-writable",
+                "echo nets=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' ')",
+                "echo pids=$(ls /proc | grep -c '^[0-9]')",
+                "echo display=$DISPLAY ssh=$SSH_AUTH_SOCK pass=$FIM_TEST_PASS");
+            var result = Launcher.Run(who, image, env, "fim-exec", "sh", "-c", script);
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var lines = result.Stdout.Split('\n');
+            Assert.DoesNotContain("tmp-shared", lines);
+            Assert.DoesNotContain("host-root-visible", lines);
+            Assert.DoesNotContain("sys-writable", lines);
+            Assert.Contains("nets=lo ", lines);
+            Assert.Contains(lines, l => l.StartsWith("pids=") && int.Parse(l[5..]) <= 4);
+            Assert.Contains("display= ssh= pass=through", lines);
+        }
+        finally
+        {
+            File.Delete(hostTmp);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Environment_binds_and_permissions_apply(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        string dir = Path.GetDirectoryName(image)!;
+        string shared = Directory.CreateDirectory(Path.Combine(dir, "shared")).FullName;
+        File.WriteAllText(Path.Combine(shared, "f"), "bound\n");
+        if (who == Identity.User)
+            Launcher.Chown(dir, recursive: true);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-env", "add", "GREETING=hi $USER", "WHERE=$FIM_DIR_SELF").ExitCode);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "ro", "$FIM_DIR_SELF/shared", "/mnt/shared").ExitCode);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-perms", "add", "home,xorg").ExitCode);
+        var env = new Dictionary<string, string?> { ["DISPLAY"] = ":99", ["XAUTHORITY"] = Path.Combine(dir, "xauth") };
+        string script = "echo $GREETING; echo $WHERE; cat /mnt/shared/f; touch /mnt/shared/g 2>/dev/null || echo read-only; echo display=$DISPLAY; test -d \"$HOME\" && echo home";
+        var result = Launcher.Run(who, image, env, "fim-exec", "sh", "-c", script);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal($"hi\n{dir}\nbound\nread-only\ndisplay=:99\nhome\n", result.Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Default_boot_runs_the_stored_program_with_the_callers_arguments(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-boot", "set", "echo", "stored").ExitCode);
+        var result = Launcher.Run(who, image, "one", "--two");
+        Assert.Equal("stored one --two\n", result.Stdout);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-boot", "clear").ExitCode);
+        using var p = Launcher.Start(who, image, null, "-c", "echo from-sh");
+        Assert.Equal("from-sh\n", Launcher.Finish(p).Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void A_killed_launcher_leaves_no_mount_behind(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        string marker = Path.Combine(Path.GetDirectoryName(image)!, "started");
+        if (who == Identity.User)
+            Launcher.Chown(Path.GetDirectoryName(image)!, recursive: true);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
+        using var run = Launcher.Start(who, image, null, "fim-exec", "sh", "-c", "echo > /outside/started; sleep 60");
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(marker))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the program never started");
+            Thread.Sleep(20);
+        }
+        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
+        string instances = $"/tmp/fim-{uid}/app";
+        Assert.NotEmpty(Mounts(instances));
+        // SIGKILL the launcher itself (setpriv exec'd it, same pid).
+        Process.GetProcessById(run.Id).Kill();
+        clock.Restart();
+        while (Mounts(instances).Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(2))
+            Thread.Sleep(20);
+        Assert.Empty(Mounts(instances));
+        run.WaitForExit();
+        Assert.Equal("again\n", Launcher.Run(who, image, "fim-exec", "echo", "again").Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Many_instances_of_one_image_run_at_once(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        var runs = Enumerable.Range(0, 32).Select(i => Launcher.Start(who, image, null, "fim-exec", "sh", "-c", $"sleep 1; echo {i}")).ToList();
+        var results = runs.Select(Launcher.Finish).ToList();
+        for (int i = 0; i < runs.Count; i++)
+        {
+            Assert.True(results[i].ExitCode == 0, results[i].ToString());
+            Assert.Equal($"{i}\n", results[i].Stdout);
+        }
+        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
+        Assert.Empty(Mounts($"/tmp/fim-{uid}/app"));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(Path.GetDirectoryName(image)!, ".app.flatimage.data", "work")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void A_killed_overlay_daemon_ends_the_run_with_an_error_and_keeps_the_data(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        string dir = Path.GetDirectoryName(image)!;
+        if (who == Identity.User)
+            Launcher.Chown(dir, recursive: true);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
+        using var run = Launcher.Start(who, image, null, "fim-exec", "sh", "-c", "echo saved > /root/before; echo > /outside/started; sleep 60");
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(Path.Combine(dir, "started")))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the program never started");
+            Thread.Sleep(20);
+        }
+        var overlay = Process.GetProcessesByName("fuse-overlayfs").Where(p => ParentChain(p.Id).Contains(run.Id)).ToList();
+        Assert.Single(overlay);
+        overlay[0].Kill();
+        var result = Launcher.Finish(run);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("E::fim-exec::", result.Stderr);
+        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
+        Assert.Empty(Mounts($"/tmp/fim-{uid}/app"));
+        Assert.Equal("saved\n", Launcher.Run(who, image, "fim-exec", "cat", "/root/before").Stdout);
+    }
+
+    private static List<string> Mounts(string below) =>
+        File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')[4]).Where(m => m.StartsWith(below, StringComparison.Ordinal)).ToList();
+
+    private static List<int> ParentChain(int pid)
+    {
+        var chain = new List<int>();
+        for (int i = 0; i < 10 && pid > 1; i++)
+        {
+            string? ppid = File.Exists($"/proc/{pid}/status")
+                ? File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("PPid:"))?[5..].Trim()
+                : null;
+            if (ppid is null || !int.TryParse(ppid, out pid))
+                break;
+            chain.Add(pid);
+        }
+        return chain;
+    }
+}
