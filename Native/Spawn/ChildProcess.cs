@@ -14,6 +14,7 @@ public sealed class ChildProcess : IDisposable
 {
     private readonly object _gate = new();
     private int? _exitStatus; // raw wait status, protected by _gate
+    private readonly object _reapGate = new(); // serializes waitpid for this child
 
     private ChildProcess(int pid, SafeFd? pidFd)
     {
@@ -129,9 +130,11 @@ public sealed class ChildProcess : IDisposable
         if (ExitStatus is { } done) return done;
         bool infinite = timeout == Timeout.InfiniteTimeSpan;
         var deadline = infinite ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        if (!infinite && PidFd is not null)
+        if (PidFd is not null)
         {
-            // A pidfd becomes readable when the process exits (pidfd_open(2)).
+            // A pidfd becomes readable when the process exits (pidfd_open(2)). Every waiter polls it
+            // without a lock; only the reaping below is serialized, so two threads waiting for the
+            // same child (an owner's watcher and its teardown) never race each other's waitpid.
             bool added = false;
             PidFd.DangerousAddRef(ref added);
             try
@@ -139,7 +142,8 @@ public sealed class ChildProcess : IDisposable
                 while (true)
                 {
                     var pfd = new Poll.pollfd { fd = PidFd.Fd, events = Poll.POLLIN };
-                    int n = Poll.poll(&pfd, 1, (int)Math.Max(0, deadline - Environment.TickCount64));
+                    int wait = infinite ? -1 : (int)Math.Max(0, deadline - Environment.TickCount64);
+                    int n = Poll.poll(&pfd, 1, wait);
                     if (n > 0) break;
                     if (n == 0) return null;
                     int errno = Marshal.GetLastPInvokeError();
@@ -150,26 +154,27 @@ public sealed class ChildProcess : IDisposable
         }
         while (true)
         {
-            int status;
-            // Without a pidfd and with a timeout: WNOHANG and short sleeps.
-            int options = infinite || PidFd is not null ? 0 : Wait.WNOHANG;
-            int r = Wait.waitpid(Pid, &status, options);
-            if (r == Pid)
+            lock (_reapGate)
             {
-                lock (_gate) _exitStatus = status;
-                return status;
+                if (ExitStatus is { } other) return other;
+                int status;
+                // With a pidfd the child has exited and waitpid returns at once; without one, poll
+                // with WNOHANG and short sleeps (never block while holding the reap lock).
+                int r = Wait.waitpid(Pid, &status, Wait.WNOHANG);
+                if (r == Pid)
+                {
+                    lock (_gate) _exitStatus = status;
+                    return status;
+                }
+                if (r < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno != Errno.EINTR) throw new ErrnoException(errno, "waitpid");
+                    continue;
+                }
             }
-            if (r == 0)
-            {
-                if (Environment.TickCount64 >= deadline) return null;
-                Thread.Sleep(10);
-                continue;
-            }
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Errno.EINTR) continue;
-            // ECHILD: another thread of ours reaped it a moment ago.
-            if (errno == Errno.ECHILD && ExitStatus is { } other) return other;
-            throw new ErrnoException(errno, "waitpid");
+            if (Environment.TickCount64 >= deadline) return null;
+            Thread.Sleep(PidFd is null ? 10 : 1);
         }
     }
 

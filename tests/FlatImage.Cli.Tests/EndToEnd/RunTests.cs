@@ -109,7 +109,7 @@ public sealed class RunTests
             Assert.DoesNotContain("tmp-shared", lines);
             Assert.DoesNotContain("host-root-visible", lines);
             Assert.DoesNotContain("sys-writable", lines);
-            Assert.Contains("nets=lo ", lines);
+            Assert.Contains("nets=lo", lines);
             Assert.Contains(lines, l => l.StartsWith("pids=") && int.Parse(l[5..]) <= 4);
             Assert.Contains("display= ssh= pass=through", lines);
         }
