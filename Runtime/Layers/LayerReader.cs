@@ -119,10 +119,11 @@ public sealed class LayerReader : IDisposable
         {
             stored[i] = BinaryPrimitives.ReadUInt32LittleEndian(index.AsSpan(i * 12));
             hashes[i] = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(i * 12 + 4));
-            long size = stored[i] & ~LayerFormat.StoredRawFlag;
+            long size = stored[i] & LayerFormat.StoredSizeMask;
             long expected = BlockLength(header, i);
             bool raw = (stored[i] & LayerFormat.StoredRawFlag) != 0;
-            if (size == 0 || size > bound || (raw && size != expected))
+            bool filtered = (stored[i] & LayerFormat.X86FilterFlag) != 0;
+            if (size == 0 || size > bound || (raw && (size != expected || filtered)))
                 throw new InvalidLayerException(path, $"block {i} has an impossible size");
             offsets[i] = position;
             position += size;
@@ -478,7 +479,7 @@ public sealed class LayerReader : IDisposable
         if ((uint)index >= (uint)_blockOffsets.Length)
             return null;
         uint stored = _blockStored[index];
-        int size = (int)(stored & ~LayerFormat.StoredRawFlag);
+        int size = (int)(stored & LayerFormat.StoredSizeMask);
         int length = (int)BlockLength(_header, index);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
         try
@@ -505,7 +506,11 @@ public sealed class LayerReader : IDisposable
                 decompressor = new Decompressor();
             try
             {
-                return decompressor.TryUnwrap(buffer.AsSpan(0, size), data, out int written) && written == length ? data : null;
+                if (!decompressor.TryUnwrap(buffer.AsSpan(0, size), data, out int written) || written != length)
+                    return null;
+                if ((stored & LayerFormat.X86FilterFlag) != 0)
+                    X86BranchFilter.Decode(data);
+                return data;
             }
             catch (ZstdException)
             {
