@@ -56,7 +56,8 @@ blocks=""
 for bs in 1048576 4194304 16777216; do
     line=$($bench create "$tree" "$work/bs.layer" 7 "$bs")
     read_line=$($bench randread "$work/bs.layer" 300 4096)
-    blocks+="| $((bs / 1048576)) MiB | $(size "$work/bs.layer") | $(python3 -c "print('%.3f' % ($(size "$work/bs.layer") / $s_zstd))") | ${line#seconds=} | ${read_line##*us_per_read=} |"$'\n'
+    secs=${line#seconds=}; secs=${secs%% *}
+    blocks+="| $((bs / 1048576)) MiB | $(size "$work/bs.layer") | $(python3 -c "print('%.3f' % ($(size "$work/bs.layer") / $s_zstd))") | $secs | ${read_line##*us_per_read=} |"$'\n'
 done
 
 echo "== levels (default block size) =="
@@ -93,12 +94,12 @@ The xz time is one run.
 A cold read is one 4 KiB read at a random offset of a random file through a reader with no
 block cache, so every read fetches, checks and decompresses one whole block.
 
-| block | bytes | vs squashfs zstd | LayerBench create output | us per cold 4 KiB read |
+| block | bytes | vs squashfs zstd | create seconds (one run) | us per cold 4 KiB read |
 |---|---:|---:|---|---:|
 $blocks
 ## FIM_COMPRESSION_LEVEL (16 MiB blocks)
 
-| level | bytes | vs squashfs zstd | create seconds |
+| level | bytes | vs squashfs zstd | create seconds (one run) |
 |---:|---:|---:|---:|
 $levels
 MD

@@ -103,13 +103,16 @@ public sealed class LayerReader : IDisposable
             throw new InvalidLayerException(path, $"truncated: the header says {header.TotalSize} bytes, {length} are there");
 
         // The block index: its size was checked against the layer size by TryRead, so this
-        // allocation is bounded by bytes that really exist.
+        // allocation is bounded by bytes that really exist; the block count cap keeps the
+        // per-block arrays addressable (2^26 blocks of at least 64 KiB is 4 TiB of data).
+        if (header.BlockCount > 1u << 26)
+            throw new InvalidLayerException(path, $"too many blocks ({header.BlockCount})");
         var index = new byte[header.BlockIndexSize];
         if (ReadAt(file, index, offset + header.BlockIndexOffset) != index.Length)
             throw new InvalidLayerException(path, "truncated block index");
         if (XxHash64.HashToUInt64(index) != header.BlockIndexChecksum)
             throw new InvalidLayerException(path, "block index checksum mismatch");
-        int blockCount = checked((int)header.BlockCount);
+        int blockCount = (int)header.BlockCount;
         var offsets = new long[blockCount];
         var stored = new uint[blockCount];
         var hashes = new ulong[blockCount];
@@ -138,6 +141,19 @@ public sealed class LayerReader : IDisposable
             throw new InvalidLayerException(path, "truncated metadata");
         if (XxHash64.HashToUInt64(storedMeta) != header.MetadataChecksum)
             throw new InvalidLayerException(path, "metadata checksum mismatch");
+        // The frame states its own size; one that disagrees with the header is refused before
+        // the buffer is allocated.
+        ulong frameSize;
+        try
+        {
+            frameSize = Decompressor.GetDecompressedSize(storedMeta);
+        }
+        catch (ZstdException)
+        {
+            frameSize = ulong.MaxValue;
+        }
+        if (frameSize != (ulong)header.MetadataSize)
+            throw new InvalidLayerException(path, "metadata frame size does not match the header");
         var meta = new byte[header.MetadataSize];
         using (var decompressor = new Decompressor())
         {

@@ -179,6 +179,8 @@ public sealed class LayerReaderTests : IClassFixture<DebianTreeFixture>, IDispos
         var changes = new Func<LayerHeader, LayerHeader>[]
         {
             h => h with { MetadataSize = 10L << 30 },
+            h => h with { MetadataSize = LayerHeader.MaxMetadataSize },
+            h => h with { MetadataSize = h.MetadataSize + 1 },
             h => h with { MetadataStoredSize = 10L << 30 },
             h => h with { MetadataOffset = -1 },
             h => h with { MetadataOffset = long.MaxValue - 5 },
