@@ -396,7 +396,8 @@ public static class LayerWriter
     /// <summary>
     /// The producer (one thread) reads contents in order into block buffers and starts a
     /// compression task per block; this thread writes the tasks' results in order. The queue
-    /// holds at most two blocks per worker, which bounds memory to a few blocks per thread.
+    /// holds at most one block per worker (plus the one being filled and the one being written),
+    /// which bounds memory to about two raw and two compressed blocks per thread.
     /// A BlockingCollection is used because the whole build is synchronous.
     /// </summary>
     private static List<BlockResult> WriteBlocks(List<Content> unique, long streamLength, LayerWriterOptions options,
@@ -411,7 +412,7 @@ public static class LayerWriter
             windowLog, options.LongDistanceMatching);
         using var fast = new CompressorPool(1, windowLog, longDistance: false);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var queue = new BlockingCollection<Task<CompressedBlock>>(boundedCapacity: threads * 2);
+        using var queue = new BlockingCollection<Task<CompressedBlock>>(boundedCapacity: threads);
         var producer = Task.Factory.StartNew(() =>
         {
             try
