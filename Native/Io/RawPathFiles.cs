@@ -125,6 +125,8 @@ public static unsafe class RawPathFiles
     /// <summary>
     /// Opens a file for reading without following a final symlink (O_NOFOLLOW), so a file
     /// swapped for a link between the walk and the read cannot pull in data from elsewhere.
+    /// O_NONBLOCK keeps a FIFO swapped in for the file from blocking the open forever; it has
+    /// no effect on regular files.
     /// </summary>
     public static int TryOpenRead(ReadOnlySpan<byte> path, out SafeFileHandle handle)
     {
@@ -132,7 +134,7 @@ public static unsafe class RawPathFiles
         using (var z = new NulTerminated(path))
         {
             fixed (byte* p = z.Bytes)
-                fd = Fcntl.open(p, Fcntl.O_RDONLY | Fcntl.O_NOFOLLOW | Fcntl.O_CLOEXEC, 0);
+                fd = Fcntl.open(p, Fcntl.O_RDONLY | Fcntl.O_NOFOLLOW | Fcntl.O_NONBLOCK | Fcntl.O_CLOEXEC, 0);
         }
         if (fd < 0)
         {

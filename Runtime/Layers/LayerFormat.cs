@@ -4,8 +4,9 @@ namespace FlatImage.Runtime.Layers;
 /// Record layouts shared by writer and reader. After the header come the compressed data
 /// blocks, the block index, then the compressed metadata (all little-endian).
 ///
-/// Block index entry (12 bytes): u32 stored size (top bit set: stored uncompressed because zstd
-/// did not shrink it), u64 xxhash64 of the stored bytes. A block's position is the sum of the
+/// Block index entry (12 bytes): u32 stored size (bit 31: stored uncompressed because zstd
+/// did not shrink it; bit 30: x86 branch filter applied before compression, see
+/// <see cref="X86BranchFilter"/>), u64 xxhash64 of the stored bytes. A block's position is the sum of the
 /// sizes before it; its uncompressed size is BlockSize, except the last. The checksum is over
 /// the stored bytes, so a corrupt block is caught before the decompressor ever sees it.
 ///
@@ -28,6 +29,8 @@ internal static class LayerFormat
 {
     public const int BlockIndexEntrySize = 12;
     public const uint StoredRawFlag = 0x8000_0000u;
+    public const uint X86FilterFlag = 0x4000_0000u;
+    public const uint StoredSizeMask = 0x3FFF_FFFFu;
 
     public const uint MetadataMagic = 0x4D4D4946; // "FIMM"
     public const int MetadataHeaderSize = 32;

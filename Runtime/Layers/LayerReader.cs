@@ -103,13 +103,16 @@ public sealed class LayerReader : IDisposable
             throw new InvalidLayerException(path, $"truncated: the header says {header.TotalSize} bytes, {length} are there");
 
         // The block index: its size was checked against the layer size by TryRead, so this
-        // allocation is bounded by bytes that really exist.
+        // allocation is bounded by bytes that really exist; the block count cap keeps the
+        // per-block arrays addressable (2^26 blocks of at least 64 KiB is 4 TiB of data).
+        if (header.BlockCount > 1u << 26)
+            throw new InvalidLayerException(path, $"too many blocks ({header.BlockCount})");
         var index = new byte[header.BlockIndexSize];
         if (ReadAt(file, index, offset + header.BlockIndexOffset) != index.Length)
             throw new InvalidLayerException(path, "truncated block index");
         if (XxHash64.HashToUInt64(index) != header.BlockIndexChecksum)
             throw new InvalidLayerException(path, "block index checksum mismatch");
-        int blockCount = checked((int)header.BlockCount);
+        int blockCount = (int)header.BlockCount;
         var offsets = new long[blockCount];
         var stored = new uint[blockCount];
         var hashes = new ulong[blockCount];
@@ -119,10 +122,11 @@ public sealed class LayerReader : IDisposable
         {
             stored[i] = BinaryPrimitives.ReadUInt32LittleEndian(index.AsSpan(i * 12));
             hashes[i] = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(i * 12 + 4));
-            long size = stored[i] & ~LayerFormat.StoredRawFlag;
+            long size = stored[i] & LayerFormat.StoredSizeMask;
             long expected = BlockLength(header, i);
             bool raw = (stored[i] & LayerFormat.StoredRawFlag) != 0;
-            if (size == 0 || size > bound || (raw && size != expected))
+            bool filtered = (stored[i] & LayerFormat.X86FilterFlag) != 0;
+            if (size == 0 || size > bound || (raw && (size != expected || filtered)))
                 throw new InvalidLayerException(path, $"block {i} has an impossible size");
             offsets[i] = position;
             position += size;
@@ -137,6 +141,19 @@ public sealed class LayerReader : IDisposable
             throw new InvalidLayerException(path, "truncated metadata");
         if (XxHash64.HashToUInt64(storedMeta) != header.MetadataChecksum)
             throw new InvalidLayerException(path, "metadata checksum mismatch");
+        // The frame states its own size; one that disagrees with the header is refused before
+        // the buffer is allocated.
+        ulong frameSize;
+        try
+        {
+            frameSize = Decompressor.GetDecompressedSize(storedMeta);
+        }
+        catch (ZstdException)
+        {
+            frameSize = ulong.MaxValue;
+        }
+        if (frameSize != (ulong)header.MetadataSize)
+            throw new InvalidLayerException(path, "metadata frame size does not match the header");
         var meta = new byte[header.MetadataSize];
         using (var decompressor = new Decompressor())
         {
@@ -478,7 +495,7 @@ public sealed class LayerReader : IDisposable
         if ((uint)index >= (uint)_blockOffsets.Length)
             return null;
         uint stored = _blockStored[index];
-        int size = (int)(stored & ~LayerFormat.StoredRawFlag);
+        int size = (int)(stored & LayerFormat.StoredSizeMask);
         int length = (int)BlockLength(_header, index);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
         try
@@ -505,7 +522,11 @@ public sealed class LayerReader : IDisposable
                 decompressor = new Decompressor();
             try
             {
-                return decompressor.TryUnwrap(buffer.AsSpan(0, size), data, out int written) && written == length ? data : null;
+                if (!decompressor.TryUnwrap(buffer.AsSpan(0, size), data, out int written) || written != length)
+                    return null;
+                if ((stored & LayerFormat.X86FilterFlag) != 0)
+                    X86BranchFilter.Decode(data);
+                return data;
             }
             catch (ZstdException)
             {

@@ -20,7 +20,7 @@ namespace FlatImage.Runtime.Layers;
 ///    are confirmed byte by byte, so even a crafted collision never serves one file's bytes
 ///    for another; XxHash128 plus a compare of real duplicates is much cheaper than SHA-256 of
 ///    every candidate;
-/// 4. order the unique contents by kind, size and name, so similar data sits close together in
+/// 4. order the unique contents by kind, name and size, so similar data sits close together in
 ///    one stream, and cut that stream into fixed-size blocks (small files share blocks);
 /// 5. compress blocks on worker threads through a bounded queue that keeps output in order,
 ///    then write the block index and the compressed metadata, and finally the header.
@@ -165,6 +165,7 @@ public static class LayerWriter
         public required byte[] Name;
         public string Kind = "";
         public bool AlreadyCompressed;
+        public bool X86Code;
         public bool Unreadable;
         public UInt128 Hash;
         public Content? DuplicateOf;
@@ -202,10 +203,12 @@ public static class LayerWriter
                 }
                 if (errno != 0)
                     throw new ErrnoException(errno, "open", Encoding.UTF8.GetString(c.Node.SourcePath));
-                Span<byte> magic = stackalloc byte[4];
-                int n = c.Node.Size > 0 ? RandomAccess.Read(handle, magic, 0) : 0;
+                Span<byte> magic = stackalloc byte[20];
+                int n = c.Node.Size > 0 ? ReadFull(handle, magic, 0) : 0;
                 c.Kind = KindOf(magic[..n], c.Name);
                 c.AlreadyCompressed = c.Kind == CompressedKind;
+                // e_machine (offset 18): EM_386 = 3, EM_X86_64 = 62.
+                c.X86Code = c.Kind == ElfKind && n >= 20 && BinaryPrimitives.ReadUInt16LittleEndian(magic[18..]) is 3 or 62;
             }
         });
         var dropped = new HashSet<LayerSourceNode>(ReferenceEqualityComparer.Instance);
@@ -239,6 +242,7 @@ public static class LayerWriter
     /// </summary>
     /// <summary>Sorts last, so already-compressed files fill their own blocks.</summary>
     private const string CompressedKind = "\uffffcompressed";
+    private const string ElfKind = "\u0001elf";
 
     private static ReadOnlySpan<byte> GzipMagic => [0x1f, 0x8b];
     private static ReadOnlySpan<byte> XzMagic => [0xfd, (byte)'7', (byte)'z', (byte)'X'];
@@ -256,7 +260,7 @@ public static class LayerWriter
             || magic.StartsWith(PngMagic) || magic.StartsWith(JpegMagic))
             return CompressedKind;
         if (magic.Length >= 4 && magic[0] == 0x7f && magic[1] == (byte)'E' && magic[2] == (byte)'L' && magic[3] == (byte)'F')
-            return "\u0001elf";
+            return ElfKind;
         if (magic.Length >= 2 && magic[0] == (byte)'#' && magic[1] == (byte)'!')
             return "\u0002script";
         int dot = Array.LastIndexOf(name, (byte)'.');
@@ -270,10 +274,13 @@ public static class LayerWriter
         int c = string.CompareOrdinal(a.Kind, b.Kind);
         if (c != 0)
             return c;
-        c = a.Node.Size.CompareTo(b.Node.Size);
+        // Name before size: files that share a name (the same catalog in every locale, the same
+        // module in several versions) are the most alike. Measured on a Debian minbase tree
+        // this is 0.6% smaller than size-then-name (bench/results/layers.md).
+        c = a.Name.AsSpan().SequenceCompareTo(b.Name);
         if (c != 0)
             return c;
-        c = a.Name.AsSpan().SequenceCompareTo(b.Name);
+        c = a.Node.Size.CompareTo(b.Node.Size);
         if (c != 0)
             return c;
         return a.Node.SourcePath.AsSpan().SequenceCompareTo(b.Node.SourcePath);
@@ -389,7 +396,8 @@ public static class LayerWriter
     /// <summary>
     /// The producer (one thread) reads contents in order into block buffers and starts a
     /// compression task per block; this thread writes the tasks' results in order. The queue
-    /// holds at most two blocks per worker, which bounds memory to a few blocks per thread.
+    /// holds at most one block per worker (plus the one being filled and the one being written),
+    /// which bounds memory to about two raw and two compressed blocks per thread.
     /// A BlockingCollection is used because the whole build is synchronous.
     /// </summary>
     private static List<BlockResult> WriteBlocks(List<Content> unique, long streamLength, LayerWriterOptions options,
@@ -404,7 +412,7 @@ public static class LayerWriter
             windowLog, options.LongDistanceMatching);
         using var fast = new CompressorPool(1, windowLog, longDistance: false);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var queue = new BlockingCollection<Task<CompressedBlock>>(boundedCapacity: threads * 2);
+        using var queue = new BlockingCollection<Task<CompressedBlock>>(boundedCapacity: threads);
         var producer = Task.Factory.StartNew(() =>
         {
             try
@@ -458,18 +466,22 @@ public static class LayerWriter
         byte[] block = ArrayPool<byte>.Shared.Rent(blockSize);
         int fill = 0;
         long streamPos = 0;
-        // A block made only of already-compressed files gets the fast level.
+        // A block made only of already-compressed files gets the fast level; one that is mostly
+        // x86 machine code gets the branch filter.
         bool compressible = false;
+        int x86Bytes = 0;
         void Flush()
         {
             byte[] raw = block;
             int length = fill;
             long end = streamPos;
             var pool = compressible ? strong : fast;
-            queue.Add(Task.Run(() => Compress(raw, length, end, pool), ct), ct);
+            bool filter = x86Bytes >= length / 2;
+            queue.Add(Task.Run(() => Compress(raw, length, end, pool, filter), ct), ct);
             block = ArrayPool<byte>.Shared.Rent(blockSize);
             fill = 0;
             compressible = false;
+            x86Bytes = 0;
         }
         foreach (var c in unique)
         {
@@ -485,6 +497,8 @@ public static class LayerWriter
                 if (n == 0)
                     throw ChangedWhileReading(c.Node);
                 compressible |= !c.AlreadyCompressed;
+                if (c.X86Code)
+                    x86Bytes += n;
                 fill += n;
                 pos += n;
                 streamPos += n;
@@ -500,24 +514,28 @@ public static class LayerWriter
             throw new InvalidOperationException("layer data stream length mismatch");
     }
 
-    private static CompressedBlock Compress(byte[] raw, int length, long streamEnd, CompressorPool pool)
+    private static CompressedBlock Compress(byte[] raw, int length, long streamEnd, CompressorPool pool, bool x86Filter)
     {
         var compressor = pool.Rent();
         byte[] output = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(length));
         try
         {
+            if (x86Filter)
+                X86BranchFilter.Encode(raw.AsSpan(0, length));
             int written = compressor.Wrap(raw.AsSpan(0, length), output);
             uint stored;
             if (written >= length)
             {
                 // Incompressible (already compressed data): store it as is, reads skip zstd.
+                if (x86Filter)
+                    X86BranchFilter.Decode(raw.AsSpan(0, length));
                 raw.AsSpan(0, length).CopyTo(output);
                 written = length;
                 stored = (uint)length | LayerFormat.StoredRawFlag;
             }
             else
             {
-                stored = (uint)written;
+                stored = (uint)written | (x86Filter ? LayerFormat.X86FilterFlag : 0);
             }
             ulong hash = XxHash64.HashToUInt64(output.AsSpan(0, written));
             return new CompressedBlock(output, written, stored, hash, streamEnd);

@@ -11,9 +11,14 @@ public sealed class LayerReaderTests : IClassFixture<DebianTreeFixture>, IDispos
     private const int ENOENT = 2, EIO = 5, ENOTDIR = 20, EINVAL = 22, EISDIR = 21;
 
     private readonly DebianTreeFixture _debian;
+    private readonly Xunit.Abstractions.ITestOutputHelper _output;
     private readonly TestTree _scratch = new();
 
-    public LayerReaderTests(DebianTreeFixture debian) => _debian = debian;
+    public LayerReaderTests(DebianTreeFixture debian, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        _debian = debian;
+        _output = output;
+    }
 
     public void Dispose() => _scratch.Dispose();
 
@@ -179,6 +184,8 @@ public sealed class LayerReaderTests : IClassFixture<DebianTreeFixture>, IDispos
         var changes = new Func<LayerHeader, LayerHeader>[]
         {
             h => h with { MetadataSize = 10L << 30 },
+            h => h with { MetadataSize = LayerHeader.MaxMetadataSize },
+            h => h with { MetadataSize = h.MetadataSize + 1 },
             h => h with { MetadataStoredSize = 10L << 30 },
             h => h with { MetadataOffset = -1 },
             h => h with { MetadataOffset = long.MaxValue - 5 },
@@ -303,6 +310,7 @@ public sealed class LayerReaderTests : IClassFixture<DebianTreeFixture>, IDispos
             using (reader)
                 CheckAgainst(reader, iterations % 3 == 1 ? null : expected);
         }
+        _output.WriteLine($"{iterations} corruptions in {clock.Elapsed.TotalSeconds:F1} s, {opened} still opened and were read");
         Assert.True(iterations >= 1000, $"only {iterations} iterations in time");
         Assert.True(opened > 0, "no corruption was ever opened: the read paths were not exercised");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20));

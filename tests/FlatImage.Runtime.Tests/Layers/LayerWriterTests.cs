@@ -44,6 +44,42 @@ public sealed class LayerWriterTests
     }
 
     [Fact]
+    public void Skips_directories_the_user_cannot_enter()
+    {
+        using var tree = new TestTree();
+        Directory.CreateDirectory(tree.PathOf("open/inside"));
+        File.WriteAllText(tree.PathOf("open/inside/file"), "visible");
+        Directory.CreateDirectory(tree.PathOf("locked/inside"));
+        File.WriteAllText(tree.PathOf("locked/inside/secret"), "hidden");
+        File.SetUnixFileMode(tree.PathOf("locked"), UnixFileMode.None);
+        using var output = new TestTree();
+        File.SetUnixFileMode(output.Root, (UnixFileMode)0x1FF /* 0777 */);
+        string layer = output.PathOf("skip.layer");
+
+        LayerWriteResult? result = null;
+        // Root enters every directory, so as root the walk runs on a thread whose file-system
+        // uid is nobody's: that drops CAP_DAC_OVERRIDE for this thread only.
+        var thread = new Thread(() =>
+        {
+            if (TestTree.IsRoot)
+            {
+                FlatImage.Native.Interop.Fsuid.setfsgid(65534);
+                FlatImage.Native.Interop.Fsuid.setfsuid(65534);
+                Assert.Equal(65534, FlatImage.Native.Interop.Fsuid.setfsuid(65534));
+            }
+            result = LayerWriter.Create(tree.Root, layer, SmallBlocks with { Threads = 1 });
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.NotNull(result);
+        Assert.Contains(tree.PathOf("locked"), result.SkippedPaths);
+        using var reader = LayerReader.Open(layer, 0, -1);
+        Assert.Equal(2, reader.Lookup(LayerReader.RootInode, "locked"u8, out _));
+        Assert.Equal(0, reader.Lookup(LayerReader.RootInode, "open"u8, out _));
+    }
+
+    [Fact]
     public void Keeps_the_previous_file_when_a_build_fails()
     {
         using var output = new TestTree();
