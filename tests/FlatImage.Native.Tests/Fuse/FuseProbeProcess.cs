@@ -86,7 +86,7 @@ public sealed class FuseProbeProcess : IDisposable
 
     public void Signal(int signal)
     {
-        if (Interop.Signal.kill(Pid, signal) != 0) throw ErrnoException.FromLastError("kill");
+        if (FlatImage.Native.Interop.Signal.kill(Pid, signal) != 0) throw ErrnoException.FromLastError("kill");
     }
 
     public string ReadRest() => _process.StandardOutput.ReadToEnd();
