@@ -23,6 +23,9 @@ public static class LauncherActorSystem
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddAkka(name, akka =>
         {
+            // Akka's own standard-out logger (used while the system starts and stops) stays silent:
+            // on a successful run the program's output is the only output. No type names here.
+            akka.AddHocon("akka.stdout-loglevel = OFF\nakka.log-dead-letters = off", HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = Serilog.Log.IsEnabled(Serilog.Events.LogEventLevel.Debug) ? Akka.Event.LogLevel.DebugLevel : Akka.Event.LogLevel.InfoLevel;

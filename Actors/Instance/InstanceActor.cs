@@ -21,6 +21,7 @@ public sealed class InstanceActor : ReceiveActor
     private IActorRef? _replyTo;
     private RunPlan? _plan;
     private JanitorProcess? _janitor;
+    private InstanceLock? _lock;
     private IActorRef? _mounts;
     private IActorRef? _sandbox;
     private int _status;
@@ -48,6 +49,7 @@ public sealed class InstanceActor : ReceiveActor
     {
         _replyTo = Sender;
         _plan = run.Plan;
+        _lock = run.Lock;
         _janitor = JanitorProcess.Start(run.Plan.LauncherPath);
         // Whatever happens to this process, the janitor removes the instance and work directories at the end.
         _janitor.RemoveAtExit(run.Plan.Paths.Instance);
@@ -57,6 +59,19 @@ public sealed class InstanceActor : ReceiveActor
     }
 
     private void HandleMountsReady(MountsReady ready)
+    {
+        try
+        {
+            StartSandbox(ready);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // Preparing the sandbox failed on the host side: end the run with the reason, in order.
+            Fail(e.Message, 125);
+        }
+    }
+
+    private void StartSandbox(MountsReady ready)
     {
         var plan = _plan!;
         var command = plan.Command.ToList();
@@ -78,33 +93,12 @@ public sealed class InstanceActor : ReceiveActor
                 return;
             }
             cwd = WorkingDirectory(merged.Path, plan);
-            MountPoints.Prepare(merged.Path, plan.Paths.DataDirectory, MountTargets(plan));
         }
         var spec = plan.SandboxFor(ready.Root, command, cwd);
         var args = BwrapCommandLine.Build(spec);
         var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
         _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env), "sandbox");
         Context.Watch(_sandbox);
-    }
-
-    /// <summary>Every path bwrap mounts on inside the merged root, and whether it is a directory.</summary>
-    private static IEnumerable<(string, bool)> MountTargets(RunPlan plan)
-    {
-        foreach (string dir in new[] { "/dev", "/proc", "/tmp", "/sys" })
-            yield return (dir, true);
-        yield return ("/etc/passwd", false);
-        if (File.Exists("/etc/group"))
-            yield return ("/etc/group", false);
-        foreach (var mount in plan.UserBinds.Concat(plan.PermissionMounts))
-        {
-            if (mount.Destination.StartsWith("/tmp/", StringComparison.Ordinal) || mount.Destination.StartsWith("/dev/", StringComparison.Ordinal)
-                || mount.Destination.StartsWith("/proc/", StringComparison.Ordinal))
-                continue; // inside the sandbox's own tmpfs, devtmpfs or proc: bwrap creates them there
-            if (Directory.Exists(mount.Source))
-                yield return (mount.Destination, true);
-            else if (File.Exists(mount.Source))
-                yield return (mount.Destination, false);
-        }
     }
 
     /// <summary>The caller's directory if it exists inside (through a bind or in the image), else $HOME, else /.</summary>
@@ -176,6 +170,9 @@ public sealed class InstanceActor : ReceiveActor
 
     private void Complete()
     {
+        // Release the proof of life first: the janitor removes the instance directory only under its lock.
+        _lock?.Dispose();
+        _lock = null;
         _janitor?.Dispose();
         _janitor = null;
         _replyTo?.Tell(new RunInstanceResult(_status, _error));
@@ -184,12 +181,16 @@ public sealed class InstanceActor : ReceiveActor
 
     protected override void PostStop()
     {
+        _lock?.Dispose();
         _janitor?.Dispose();
     }
 }
 
-/// <summary>Run the plan; answered with <see cref="RunInstanceResult"/> when everything is torn down.</summary>
-public sealed record RunInstance(RunPlan Plan);
+/// <summary>
+/// Run the plan; answered with <see cref="RunInstanceResult"/> when everything is torn down. The
+/// instance lock is handed over: the instance actor owns it from here and releases it at the end.
+/// </summary>
+public sealed record RunInstance(RunPlan Plan, InstanceLock Lock);
 
 /// <summary>The program's exit status, or a launcher failure with its message (status 125, 126 or 127).</summary>
 public sealed record RunInstanceResult(int Status, string? Error);

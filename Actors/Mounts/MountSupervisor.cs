@@ -83,17 +83,12 @@ public sealed class MountSupervisor : ReceiveActor
             Report(new MountsReady(new SandboxRoot.MergedDirectory(ready.Mountpoint)));
     }
 
-    /// <summary>Layer mount points, top layer first (overlayfs order); an empty directory when the image has no layer at all.</summary>
+    /// <summary>The read-only stack, top first (overlayfs order): the scaffold of mount points, then the layers top to bottom.</summary>
     private List<string> LowerTopFirst()
     {
-        var lowers = Enumerable.Range(0, _plan.Layers.Count).Select(_plan.Paths.LayerMountPoint).Reverse().ToList();
-        if (lowers.Count == 0)
-        {
-            string empty = Path.Combine(_plan.Paths.Instance, "empty");
-            Directory.CreateDirectory(empty);
-            lowers.Add(empty);
-        }
-        return lowers;
+        string scaffold = Path.Combine(_plan.Paths.Instance, "scaffold");
+        MountPoints.CreateScaffold(scaffold, MountPoints.Targets(_plan.UserBinds.Concat(_plan.PermissionMounts)));
+        return [scaffold, .. Enumerable.Range(0, _plan.Layers.Count).Select(_plan.Paths.LayerMountPoint).Reverse()];
     }
 
     private void StartOverlay()

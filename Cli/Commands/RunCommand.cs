@@ -33,7 +33,7 @@ public static class RunCommand
 
     private static int Run(CommandContext context, string commandWord, RunRequest request)
     {
-        var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w));
+        var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out var instanceLock);
         ConfigureLogging(plan);
         try
         {
@@ -52,7 +52,7 @@ public static class RunCommand
                 .ToList();
             try
             {
-                var result = instance.Ask<RunInstanceResult>(new RunInstance(plan), Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
+                var result = instance.Ask<RunInstanceResult>(new RunInstance(plan, instanceLock), Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
                 if (result.Error is not null)
                     throw new CommandException(result.Error, critical: false, status: result.Status);
                 return result.Status;

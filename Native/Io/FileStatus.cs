@@ -11,14 +11,19 @@ public readonly record struct FileStatus(
     public uint FileType => Mode & Stat.S_IFMT;
 
     /// <summary>lstat(2) by raw path bytes (no NUL); returns 0 or a positive errno.</summary>
-    public static unsafe int TryLstat(ReadOnlySpan<byte> path, out FileStatus status)
+    public static int TryLstat(ReadOnlySpan<byte> path, out FileStatus status) => TryStatx(path, Stat.AT_SYMLINK_NOFOLLOW, out status);
+
+    /// <summary>stat(2), following symlinks (e.g. /proc/self/fd/N to the open file); 0 or a positive errno.</summary>
+    public static int TryStat(ReadOnlySpan<byte> path, out FileStatus status) => TryStatx(path, 0, out status);
+
+    private static unsafe int TryStatx(ReadOnlySpan<byte> path, int followFlags, out FileStatus status)
     {
         Stat.statx_t buf;
         int rc;
         using (var z = new NulTerminated(path))
         {
             fixed (byte* p = z.Bytes)
-                rc = Stat.statx(Stat.AT_FDCWD, p, Stat.AT_SYMLINK_NOFOLLOW | Stat.AT_NO_AUTOMOUNT, Stat.STATX_BASIC_STATS, &buf);
+                rc = Stat.statx(Stat.AT_FDCWD, p, followFlags | Stat.AT_NO_AUTOMOUNT, Stat.STATX_BASIC_STATS, &buf);
         }
         if (rc != 0)
         {

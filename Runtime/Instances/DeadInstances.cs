@@ -16,7 +16,12 @@ public static class DeadInstances
             return;
         foreach (string dir in Directory.EnumerateDirectories(instancesRoot))
         {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || IsAlive(pid))
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                || pid == Environment.ProcessId || IsAlive(pid))
+                continue;
+            // Only while holding its lock: the pid may be reused by a launcher starting right now.
+            using var held = InstanceLock.TryAcquireDead(dir);
+            if (held is null)
                 continue;
             foreach (string mount in MountsBelow(dir).OrderByDescending(m => m.Length))
                 FuseMount.DetachLazily(mount);

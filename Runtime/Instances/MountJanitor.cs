@@ -38,6 +38,13 @@ public static class MountJanitor
         for (int i = mounts.Count - 1; i >= 0; i--)
             FuseMount.DetachLazily(mounts[i]);
         foreach (string dir in directories)
+        {
+            // An instance directory is removed only under its lock: its pid may already belong to a new launcher.
+            bool isInstance = File.Exists(Path.Combine(dir, InstanceLock.FileName));
+            using var held = isInstance ? InstanceLock.TryAcquireDead(dir) : null;
+            if (isInstance && held is null)
+                continue;
             TreeRemover.RemoveWithoutCrossingMounts(dir);
+        }
     }
 }

@@ -17,7 +17,8 @@ public sealed record RunRequest(bool AsRoot, IReadOnlyList<string> Command, bool
 /// <summary>Turns a run request and the image's configuration into a <see cref="RunPlan"/> (cli.md §3.1, §3.2, §6–§9).</summary>
 public static class RunPlanner
 {
-    public static RunPlan Plan(string imagePath, string launcherPath, string runtimeRoot, RunRequest request, Action<string> warn)
+    /// <param name="instanceLock">the lock proving this instance alive; whoever runs the plan owns it (InstanceActor).</param>
+    public static RunPlan Plan(string imagePath, string launcherPath, string runtimeRoot, RunRequest request, Action<string> warn, out InstanceLock instanceLock)
     {
         var config = ConfigStore.Read(imagePath);
         long configOffset;
@@ -26,6 +27,7 @@ public static class RunPlanner
 
         var paths = InstancePaths.For(runtimeRoot, DataDirectory.For(imagePath), Environment.ProcessId);
         DeadInstances.Clean(paths.InstancesRoot);
+        instanceLock = InstanceLock.Acquire(paths.Instance);
         CreateDirectories(paths);
 
         var host = HostEnvironment();
@@ -96,7 +98,6 @@ public static class RunPlanner
 
     private static void CreateDirectories(InstancePaths paths)
     {
-        RuntimeDirectory.CreateChild(paths.Instance);
         RuntimeDirectory.CreateChild(paths.Logs);
         Directory.CreateDirectory(paths.UpperDirectory);
         Directory.CreateDirectory(paths.WorkDirectory);

@@ -1,53 +1,56 @@
-using FlatImage.Runtime.Image;
-
 namespace FlatImage.Runtime.Sandbox;
 
 /// <summary>
-/// Creates the sandbox's mount points in the merged root before bwrap starts. bwrap would create
-/// missing ones itself, but instances of one image share the writable layer: two fuse-overlayfs
-/// daemons creating the same directory in one upper directory at the same moment make one of
-/// them fail with ENOTEMPTY, which bwrap does not forgive. So the launcher creates them, under a
-/// lock on the data directory, and bwrap only finds them there.
+/// The scaffold: a small read-only directory, made fresh for each run and stacked as the top
+/// read-only layer, that holds every mount point bwrap needs (empty directories and files).
 ///
-/// Every path is walked component by component inside the guest's tree: a symlink is resolved
-/// as the guest would (<see cref="GuestPath"/>), so an absolute link in the image can never make
-/// the launcher create anything on the host.
+/// Why not let bwrap create them? Instances of one image share the writable layer, and two
+/// overlay daemons creating the same directory in one upper directory at once make one fail
+/// with ENOTEMPTY, which bwrap does not forgive; a daemon's cached "does not exist" makes even a
+/// pre-created directory fail the same way. Mount points that come from a lower layer are never
+/// created in the upper directory, so there is nothing to race on, and nothing of the sandbox's
+/// plumbing ends up in the user's writable layer (or in a commit).
 /// </summary>
 public static class MountPoints
 {
-    public static void Prepare(string mergedRoot, string dataDirectory, IEnumerable<(string Destination, bool IsDirectory)> targets)
+    public static void CreateScaffold(string scaffold, IEnumerable<(string Destination, bool IsDirectory)> targets)
     {
-        string lockPath = Path.Combine(dataDirectory, ".lock");
-        using var lockFile = File.OpenHandle(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite);
-        using var held = ConfigStore.Lock(lockFile, lockPath);
+        Directory.CreateDirectory(scaffold);
         foreach (var (destination, isDirectory) in targets)
-            Create(mergedRoot, destination, isDirectory);
+        {
+            var parts = destination.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 0 || parts.Any(p => p is "." or ".."))
+                continue;
+            string path = Path.Combine([scaffold, .. parts]);
+            if (isDirectory)
+            {
+                Directory.CreateDirectory(path);
+            }
+            else if (!Directory.Exists(path))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllBytes(path, []);
+            }
+        }
     }
 
-    private static void Create(string root, string destination, bool isDirectory)
+    /// <summary>Every path bwrap mounts on inside the root, and whether it is a directory (sources that do not exist are skipped, as bwrap's -try binds skip them).</summary>
+    public static IEnumerable<(string, bool)> Targets(IEnumerable<SandboxMount> binds)
     {
-        var parts = destination.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0 || parts.Any(p => p is "." or ".."))
-            return;
-        string guest = "";
-        for (int i = 0; i < parts.Length; i++)
+        foreach (string dir in new[] { "/dev", "/proc", "/tmp", "/sys" })
+            yield return (dir, true);
+        yield return ("/etc/passwd", false);
+        if (File.Exists("/etc/group"))
+            yield return ("/etc/group", false);
+        foreach (var mount in binds)
         {
-            guest += "/" + parts[i];
-            bool last = i == parts.Length - 1;
-            string? host = GuestPath.Resolve(root, guest);
-            if (host is not null)
-                continue;
-            // Missing: create it inside its (resolved) parent, never through a host path.
-            string? parent = GuestPath.Resolve(root, guest[..guest.LastIndexOf('/')] is { Length: > 0 } p ? p : "/");
-            if (parent is null || !Directory.Exists(parent))
-                return;
-            string target = Path.Combine(parent, parts[i]);
-            if (new FileInfo(target).LinkTarget is not null)
-                return; // a dangling symlink: leave it for bwrap to report
-            if (last && !isDirectory)
-                File.WriteAllBytes(target, []);
-            else
-                Directory.CreateDirectory(target);
+            if (mount.Destination.StartsWith("/tmp/", StringComparison.Ordinal) || mount.Destination.StartsWith("/dev/", StringComparison.Ordinal)
+                || mount.Destination.StartsWith("/proc/", StringComparison.Ordinal))
+                continue; // inside the sandbox's own tmpfs, devtmpfs or proc: bwrap creates them there
+            if (Directory.Exists(mount.Source))
+                yield return (mount.Destination, true);
+            else if (File.Exists(mount.Source))
+                yield return (mount.Destination, false);
         }
     }
 }

@@ -72,10 +72,13 @@ public static class Launcher
         if (!process.WaitForExit(60_000))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the launcher did not exit within 60 s");
+            process.WaitForExit(5_000);
+            throw new TimeoutException($"the launcher did not exit within 60 s\nstdout:\n{Completed(stdout)}\nstderr:\n{Completed(stderr)}");
         }
         return new RunResult(process.ExitCode, stdout.Result, stderr.Result);
     }
+
+    private static string Completed(Task<string> output) => output.Wait(2_000) ? output.Result : "(still open)";
 
     private static ProcessStartInfo StartInfo(Identity identity, string image, IDictionary<string, string?>? env, string[] args)
     {
