@@ -12,13 +12,22 @@ namespace FlatImage.Actors.Hosting;
 /// </summary>
 public static class LauncherActorSystem
 {
-    public static IHost Build(string name = "flatimage")
+    /// <param name="name">The actor system's name.</param>
+    /// <param name="actors">
+    /// Creates and registers the command's own top-level actors (e.g. `fim-layer mount`'s
+    /// LayerMountActor), next to the ones every launcher has.
+    /// </param>
+    public static IHost Build(string name = "flatimage", Action<ActorSystem, IActorRegistry>? actors = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddAkka(name, akka =>
         {
             akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
-            akka.WithActors((system, registry) => registry.TryRegister<EchoActor>(system.ActorOf(EchoActor.Props(), "echo")));
+            akka.WithActors((system, registry) =>
+            {
+                registry.TryRegister<EchoActor>(system.ActorOf(EchoActor.Props(), "echo"));
+                actors?.Invoke(system, registry);
+            });
         });
         return builder.Build();
     }
