@@ -35,11 +35,11 @@ public static class LayerMountCommand
             throw new CommandException($"Mount point '{dir}' is not a directory", critical: false);
         var (offset, length, what) = Locate(file, indexText);
 
-        var options = new LayerMountOptions(file, offset, length, dir)
+        var options = Tuned(new LayerMountOptions(file, offset, length, dir)
         {
             FsName = "flatimage-layer",
             FaultInjector = FuseFaultInjection.FromEnvironment(),
-        };
+        });
         Inbox? inbox = null;
         IActorRef? mountActor = null;
         using var host = LauncherActorSystem.Build(actors: (system, registry) =>
@@ -121,6 +121,28 @@ public static class LayerMountCommand
             signal.Cancel = true;
             stop.Set();
         }
+    }
+
+    /// <summary>
+    /// Tuning knobs for bench/layers-read.sh, read from the environment: FIM_LAYER_WORKERS (FUSE
+    /// worker threads), FIM_LAYER_CACHE_MB (decompressed-block cache), FIM_LAYER_MAX_PAGES (pages per
+    /// READ), FIM_LAYER_READAHEAD_KB (the mount's readahead window). Unset or invalid = the defaults.
+    /// </summary>
+    private static LayerMountOptions Tuned(LayerMountOptions options)
+    {
+        if (Number("FIM_LAYER_WORKERS") is { } workers and >= 1 and <= 64)
+            options = options with { Workers = (int)workers };
+        if (Number("FIM_LAYER_CACHE_MB") is { } cache and >= 1 and <= 65536)
+            options = options with { Reader = options.Reader with { CacheBytes = cache * 1024 * 1024 } };
+        if (Number("FIM_LAYER_MAX_PAGES") is { } pages and >= 32 and <= 256)
+            options = options with { MaxPages = (ushort)pages };
+        if (Number("FIM_LAYER_READAHEAD_KB") is { } readahead and >= 0 and <= 65536)
+            options = options with { ReadAheadKilobytes = (uint)readahead };
+        return options;
+
+        static long? Number(string name)
+            => long.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out long n) ? n : null;
     }
 
     /// <summary>Where the layer lies in <paramref name="file"/>: all of a layer file, or one embedded layer of an image.</summary>
