@@ -20,9 +20,15 @@ public static class LauncherActorSystem
     public static IHost Build(string name = "flatimage", Action<ActorSystem, IActorRegistry>? actors = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddSingleton<IHostLifetime, SignalFreeHostLifetime>();
         builder.Services.AddAkka(name, akka =>
         {
             akka.ConfigureLoggers(loggers => loggers.LogLevel = Akka.Event.LogLevel.WarningLevel);
+            // Akka's CLR shutdown hook registers its own SIGTERM/SIGHUP handlers (PosixTerminationSignalHandler)
+            // and runs CoordinatedShutdown from them, racing the launcher's handling. Signals reach
+            // CoordinatedShutdown by one route only: the command's PosixSignalRegistration (style.md).
+            // Plain HOCON without type names: safe under NativeAOT.
+            akka.AddHocon("akka.coordinated-shutdown.run-by-clr-shutdown-hook = off", HoconAddMode.Prepend);
             akka.WithActors((system, registry) =>
             {
                 registry.TryRegister<EchoActor>(system.ActorOf(EchoActor.Props(), "echo"));

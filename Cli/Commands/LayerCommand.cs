@@ -10,7 +10,7 @@ public static class LayerCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)
     {
-        string op = args.NextKeyword() ?? throw new CommandException("Missing op for 'fim-layer' (create,add,commit,list,mount)");
+        string op = args.NextKeyword() ?? throw new CommandException("Missing op for 'fim-layer' (create,add,commit,list)");
         switch (op)
         {
             case "create":

@@ -40,6 +40,15 @@ public static class LayerMountCommand
             FsName = "flatimage-layer",
             FaultInjector = FuseFaultInjection.FromEnvironment(),
         });
+        // Registered before anything is mounted: a signal during start-up must not kill the process
+        // between the mount and its teardown.
+        using var stop = new ManualResetEventSlim();
+        // SIGINT, SIGTERM and SIGHUP only set the event: the main thread runs the shutdown, so no
+        // signal handler does the teardown itself and the process exits through Main.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+
         Inbox? inbox = null;
         IActorRef? mountActor = null;
         using var host = LauncherActorSystem.Build(actors: (system, registry) =>
@@ -67,13 +76,6 @@ public static class LayerMountCommand
             return Akka.Done.Instance;
         });
 
-        using var stop = new ManualResetEventSlim();
-        // SIGINT, SIGTERM and SIGHUP only set the event: the main thread runs the shutdown, so no
-        // signal handler does the teardown itself and the process exits through Main.
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
-
         string? failure = null;
         object first;
         try
@@ -100,7 +102,9 @@ public static class LayerMountCommand
                     }
                 });
                 WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)ended).AsyncWaitHandle]);
-                if (ended.IsCompleted)
+                // After a signal the host's own lifetime may stop the actor system first; that is
+                // our shutdown too, not a lost mount.
+                if (ended.IsCompleted && !stop.IsSet)
                     context.Warn("fim-layer", $"The mount on '{dir}' went away");
                 break;
             case MountFailed f:
