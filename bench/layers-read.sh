@@ -26,10 +26,14 @@ if [ ! -s "$WORK/tree.layer" ] || [ "$LAUNCHER" -nt "$WORK/tree.layer" ]; then
 fi
 [ -s "$WORK/tree.sqfs" ] || mksquashfs "$TREE" "$WORK/tree.sqfs" -comp zstd -b 1M -noappend -quiet >/dev/null
 
+# Both images are copied afresh for every run: drop_caches empties this VM's page cache but not
+# the host's, which keeps recently written files; fresh copies make "cold" equally cold for both.
+cp "$WORK/tree.layer" "$WORK/run.layer"; cp "$WORK/tree.sqfs" "$WORK/run.sqfs"; sync
+
 OURS_PID=
-mount_ours()   { "$LAUNCHER" fim-layer mount "$WORK/tree.layer" "$WORK/ours" & OURS_PID=$!; wait_mounted "$WORK/ours"; }
+mount_ours()   { "$LAUNCHER" fim-layer mount "$WORK/run.layer" "$WORK/ours" & OURS_PID=$!; wait_mounted "$WORK/ours"; }
 umount_ours()  { kill -TERM "$OURS_PID"; wait "$OURS_PID" || true; OURS_PID=; }
-mount_squash() { squashfuse_ll "$WORK/tree.sqfs" "$WORK/squash"; wait_mounted "$WORK/squash"; }
+mount_squash() { squashfuse_ll "$WORK/run.sqfs" "$WORK/squash"; wait_mounted "$WORK/squash"; }
 umount_squash(){ umount "$WORK/squash"; }
 wait_mounted() {
   for _ in $(seq 1 300); do
@@ -86,6 +90,7 @@ ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
   echo
   echo "\`bench/layers-read.sh\` (RUNS=$RUNS, median seconds), $(date -u +%Y-%m-%dT%H:%MZ), $(uname -r), $(nproc) CPUs."
   echo "Tree: debootstrap --variant=minbase bookworm ($(du -sh --apparent-size "$TREE" | cut -f1), $(find "$TREE" | wc -l) paths)."
+  echo "Both images copied afresh before the run (the host's cache is outside our drop_caches)."
   echo "Load average at the end: $load (the machine is shared; runs alternate ours/peer to share the noise)."
   echo "Knobs: FIM_LAYER_WORKERS=${FIM_LAYER_WORKERS:-default} FIM_LAYER_CACHE_MB=${FIM_LAYER_CACHE_MB:-default} FIM_LAYER_MAX_PAGES=${FIM_LAYER_MAX_PAGES:-default} FIM_LAYER_READAHEAD_KB=${FIM_LAYER_READAHEAD_KB:-default}."
   echo "Ours: \`fim-layer mount\` of \`fim-layer create\` ($(du -h "$WORK/tree.layer" | cut -f1)); peer: \`squashfuse_ll\` of"

@@ -102,8 +102,8 @@ public static class LayerMountCommand
                     }
                 });
                 WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)ended).AsyncWaitHandle]);
-                // After a signal the host's own lifetime may stop the actor system first; that is
-                // our shutdown too, not a lost mount.
+                // Only a Terminated without a signal means the mount was lost; should a signal's
+                // shutdown ever end the actor before this thread looks, it is not worth a warning.
                 if (ended.IsCompleted && !stop.IsSet)
                     context.Warn("fim-layer", $"The mount on '{dir}' went away");
                 break;
