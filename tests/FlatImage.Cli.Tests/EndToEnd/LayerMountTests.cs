@@ -46,6 +46,25 @@ public sealed class LayerMountTests : IDisposable
     }
 
     [Fact]
+    public void A_faulting_request_gets_EIO_and_the_mount_keeps_serving()
+    {
+        var who = Identity.Root;
+        var (image, layer, source) = Prepare(who);
+        string mnt = MountPoint(who);
+        using var server = Launcher.Start(who, image, new Dictionary<string, string?> { ["FIM_TEST_FUSE_FAULT"] = "LOOKUP:1" },
+            "fim-layer", "mount", layer, mnt);
+        WaitForMount(server, mnt);
+        var first = Launcher.RunProcess("cat", [Path.Combine(mnt, "hello.txt")], null, null);
+        Assert.Contains("Input/output error", first.Stderr);
+        Assert.Equal(File.ReadAllText(Path.Combine(source, "hello.txt")), File.ReadAllText(Path.Combine(mnt, "hello.txt")));
+        Signal(server, "TERM");
+        var result = Launcher.Finish(server);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("serves on", result.Stdout + result.Stderr); // the actor logged the fault
+        Assert.False(InMountinfo(mnt));
+    }
+
+    [Fact]
     public void Serves_the_top_embedded_layer_of_an_image_or_the_one_asked_for()
     {
         var who = Identity.Root;
