@@ -2,9 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Akka.Actor;
 using Akka.Hosting;
 using FlatImage.Actors.Diagnostics;
-using FlatImage.Actors.Instance;
 using FlatImage.Actors.Logging;
-using FlatImage.Runtime.Image;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -16,16 +14,27 @@ namespace FlatImage.Actors.Hosting;
 /// </summary>
 public static class LauncherActorSystem
 {
-    /// <param name="layerMount">how a layer is mounted (one actor per layer; injected so tests can use their own).</param>
+    /// <param name="name">The actor system's name.</param>
+    /// <param name="actors">
+    /// Creates and registers the command's own top-level actors (the run's InstanceActor,
+    /// `fim-layer mount`'s LayerMountActor), next to the ones every launcher has.
+    /// </param>
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(SerilogLoggerActor))]
-    public static IHost Build(Func<LayerLocation, string, Props>? layerMount = null, string name = "flatimage")
+    public static IHost Build(string name = "flatimage", Action<ActorSystem, IActorRegistry>? actors = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddSingleton<IHostLifetime, SignalFreeHostLifetime>();
         builder.Services.AddAkka(name, akka =>
         {
-            // Akka's own standard-out logger (used while the system starts and stops) stays silent:
-            // on a successful run the program's output is the only output. No type names here.
-            akka.AddHocon("akka.stdout-loglevel = OFF\nakka.log-dead-letters = off", HoconAddMode.Prepend);
+            // Plain HOCON without type names: safe under NativeAOT.
+            // - Akka's own standard-out logger (used while the system starts and stops) stays silent:
+            //   on a successful run the program's output is the only output.
+            // - Akka's CLR shutdown hook registers its own SIGTERM/SIGHUP handlers and runs
+            //   CoordinatedShutdown from them, racing the launcher's handling. Signals reach
+            //   CoordinatedShutdown by one route only: the command's PosixSignalRegistration (style.md).
+            akka.AddHocon(
+                "akka.stdout-loglevel = OFF\nakka.log-dead-letters = off\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off",
+                HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.LogLevel = Serilog.Log.IsEnabled(Serilog.Events.LogEventLevel.Debug) ? Akka.Event.LogLevel.DebugLevel : Akka.Event.LogLevel.InfoLevel;
@@ -35,8 +44,7 @@ public static class LauncherActorSystem
             akka.WithActors((system, registry) =>
             {
                 registry.TryRegister<EchoActor>(system.ActorOf(EchoActor.Props(), "echo"));
-                if (layerMount is not null)
-                    registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(layerMount), "instance"));
+                actors?.Invoke(system, registry);
             });
         });
         return builder.Build();

@@ -33,6 +33,8 @@ public sealed class LayerMountActor : ReceiveActor
         _holder = holder;
         Receive<FuseWorkerFaulted>(HandleWorkerFaulted);
         Receive<SessionEnded>(HandleSessionEnded);
+        // Tests only: the live mount, to reach its session.
+        Receive<GetLayerMount>(_ => Sender.Tell(new GetLayerMountResult(_holder.Mount)));
     }
 
     /// <summary>
@@ -156,3 +158,13 @@ public sealed record SessionEnded
     public static SessionEnded Instance { get; } = new();
     private SessionEnded() { }
 }
+
+/// <summary>Test hook (internal): asks for the live <see cref="LayerMount"/>.</summary>
+internal sealed record GetLayerMount
+{
+    public static GetLayerMount Instance { get; } = new();
+    private GetLayerMount() { }
+}
+
+/// <summary>Reply to <see cref="GetLayerMount"/>; null when nothing is mounted.</summary>
+internal sealed record GetLayerMountResult(LayerMount? Mount);

@@ -5,7 +5,7 @@ using FlatImage.Runtime.Layers;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-layer create|add|commit|list</c> (cli.md §3.11, §13).</summary>
+/// <summary><c>fim-layer create|add|commit|list</c> (cli.md §3.11, §13), and <c>mount</c> (ours, <see cref="LayerMountCommand"/>).</summary>
 public static class LayerCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)
@@ -29,6 +29,8 @@ public static class LayerCommand
                     throw new CommandException("Missing path for 'file' operation");
                 args.End("fim-layer commit");
                 throw new CommandException("fim-layer commit is not available in this build yet", critical: false);
+            case "mount":
+                return LayerMountCommand.Run(context, args);
             case "list":
                 args.End("fim-layer list");
                 var stack = LayerStack.Resolve(context.ImagePath, warning => context.Warn(args.Command, warning));

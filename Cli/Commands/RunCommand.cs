@@ -37,7 +37,8 @@ public static class RunCommand
         ConfigureLogging(plan);
         try
         {
-            using var host = LauncherActorSystem.Build(LayerMountProps);
+            using var host = LauncherActorSystem.Build(actors: (system, registry) =>
+                registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
             host.StartAsync().GetAwaiter().GetResult();
             var instance = host.Services.GetRequiredService<IRequiredActor<InstanceActor>>().ActorRef;
 
@@ -70,7 +71,11 @@ public static class RunCommand
     }
 
     private static Props LayerMountProps(Runtime.Image.LayerLocation layer, string mountpoint) =>
-        LayerMountActor.Props(new LayerMountOptions(layer.Path, layer.Offset, layer.Size, mountpoint));
+        LayerMountActor.Props(new LayerMountOptions(layer.Path, layer.Offset, layer.Size, mountpoint)
+        {
+            // Test hook (FIM_TEST_FUSE_FAULT=<opcode>:<count>): handler exceptions in the layer servers.
+            FaultInjector = Native.Fuse.FuseFaultInjection.FromEnvironment(),
+        });
 
     /// <summary>Serilog to the instance's log file; to stderr as well only with FIM_DEBUG=1 (design.md "Logging and output").</summary>
     private static void ConfigureLogging(RunPlan plan)

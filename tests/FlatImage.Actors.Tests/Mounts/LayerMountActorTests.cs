@@ -74,6 +74,37 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     }
 
     [Fact]
+    public void A_stopped_worker_is_restarted_on_the_same_connection()
+    {
+        var probe = CreateTestProbe();
+        var options = new LayerMountOptions(_layer, 0, -1, _mountpoint)
+        {
+            Workers = 1, // with one worker, a worker that stays stopped would hang the next read
+            FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_LOOKUP, 1),
+        };
+        var actor = Sys.ActorOf(LayerMountActor.Props(options, probe.Ref), "layer-restart");
+        probe.ExpectMsg<MountReady>(TimeSpan.FromSeconds(15));
+        var mount = actor.Ask<GetLayerMountResult>(GetLayerMount.Instance, TimeSpan.FromSeconds(5)).Result.Mount!;
+        // A subscriber that throws once makes the worker's loop fail after its EIO reply: the
+        // worker stops and reports WorkerStopped, which the actor answers with RestartWorker.
+        int calls = 0;
+        mount.Session.WorkerFaulted += _ =>
+        {
+            if (Interlocked.Increment(ref calls) == 1) throw new InvalidOperationException("subscriber bug");
+        };
+        EventFilter.Warning(contains: "restarting it on the same connection").ExpectOne(TimeSpan.FromSeconds(15), () =>
+            Assert.ThrowsAny<IOException>(() => File.ReadAllText(Path.Combine(_mountpoint, "dir", "hello.txt"))));
+        var read = Task.Run(() => File.ReadAllText(Path.Combine(_mountpoint, "dir", "hello.txt")));
+        Assert.True(read.Wait(TimeSpan.FromSeconds(10)), "the restarted worker does not serve");
+        Assert.Equal("hello, layer mount\n", read.Result);
+
+        Watch(actor);
+        Sys.Stop(actor);
+        ExpectTerminated(actor, TimeSpan.FromSeconds(15));
+        Assert.False(InMountinfo(_mountpoint));
+    }
+
+    [Fact]
     public void Reports_MountFailed_for_a_file_that_is_not_a_layer_and_stops()
     {
         var probe = CreateTestProbe();

@@ -62,7 +62,19 @@ public static class Launcher
     public static Process Start(Identity identity, string image, IDictionary<string, string?>? env, params string[] args)
     {
         var info = StartInfo(identity, image, env, args);
-        return Process.Start(info)!;
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return Process.Start(info)!;
+            }
+            catch (System.ComponentModel.Win32Exception e) when (e.NativeErrorCode == 26 /* ETXTBSY */ && attempt < 10)
+            {
+                // The image was just copied: a process another test forks at that moment holds the
+                // copy's write fd until it execs (O_CLOEXEC closes it only at exec). Wait it out.
+                Thread.Sleep(50 * attempt);
+            }
+        }
     }
 
     public static RunResult Finish(Process process)

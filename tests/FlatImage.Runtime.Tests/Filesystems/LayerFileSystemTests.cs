@@ -88,6 +88,29 @@ public sealed class LayerFileSystemTests : IDisposable
     }
 
     [Fact]
+    public void A_directory_larger_than_one_reply_is_listed_whole_across_readdir_calls()
+    {
+        var root = new LayerSourceNode(LayerFileType.Directory) { Permissions = 0x1ED };
+        var big = AddDir(root, "big");
+        var names = Enumerable.Range(0, 3000).Select(i => $"entry-{i:D5}-{new string('x', 40)}").ToList();
+        string empty = Path.Combine(Path.GetTempPath(), "fim-empty-" + Guid.NewGuid().ToString("N"));
+        File.WriteAllBytes(empty, []);
+        _cleanup.Add(empty);
+        foreach (var name in names)
+            big.Children.Add(new(Encoding.UTF8.GetBytes(name), new LayerSourceNode(LayerFileType.Regular)
+            {
+                Permissions = 0x1A4,
+                SourcePath = Encoding.UTF8.GetBytes(empty),
+            }));
+        using var mounted = new Mounted(NewLayerFile(root));
+        var listed = Run("ls", "-a", "-f", Path.Combine(mounted.Directory, "big")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([".", "..", .. names], listed);
+        // readdir without stat (plain READDIR or READDIRPLUS) and with stat give the same names.
+        Assert.Equal(names, Directory.GetFiles(Path.Combine(mounted.Directory, "big")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(3000, Run("find", Path.Combine(mounted.Directory, "big"), "-type", "f", "-size", "0").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
     public void Parallel_readers_get_the_same_bytes_as_the_layer()
     {
         using var tree = new TestTree();

@@ -20,7 +20,7 @@ internal static class TreeManifest
         echo '## contents'
         find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
         echo '## xattrs'
-        getfattr -R -P -d -m - --absolute-names . 2>/dev/null | grep -v '^$' || true
+        find . -mindepth 1 -print0 | LC_ALL=C sort -z | xargs -0 getfattr -h -d -m - --absolute-names 2>/dev/null | grep -v '^$' || true
         """;
 
     /// <summary>The manifest of <paramref name="dir"/>, read with <paramref name="runAs"/> prepended to the command (e.g. setpriv ...).</summary>

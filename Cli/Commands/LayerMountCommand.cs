@@ -1,0 +1,183 @@
+using System.Runtime.InteropServices;
+using Akka.Actor;
+using Akka.Hosting;
+using FlatImage.Actors.Hosting;
+using FlatImage.Actors.Mounts;
+using FlatImage.Cli.CommandLine;
+using FlatImage.Native.Fuse;
+using FlatImage.Runtime.Filesystems;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Layers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace FlatImage.Cli.Commands;
+
+/// <summary>
+/// <c>fim-layer mount &lt;file&gt; &lt;dir&gt; [index]</c>: serves one layer at &lt;dir&gt; in the
+/// foreground until SIGINT, SIGTERM or SIGHUP, then unmounts and exits 0. &lt;file&gt; is a layer
+/// file, or an image (an ELF file) whose embedded layer &lt;index&gt; is served (default: the top
+/// one). Not in FlatImage: a debugging and inspection aid, and the way the benchmark mounts a layer.
+/// </summary>
+public static class LayerMountCommand
+{
+    private static readonly TimeSpan MountTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    public static int Run(CommandContext context, ArgumentCursor args)
+    {
+        if (args.Remaining is < 2 or > 3)
+            throw new CommandException("mount requires a layer file or image, a directory and an optional layer index");
+        string file = Path.GetFullPath(args.Next()!);
+        string dir = Path.GetFullPath(args.Next()!);
+        string? indexText = args.Next();
+        if (!Directory.Exists(dir))
+            throw new CommandException($"Mount point '{dir}' is not a directory", critical: false);
+        var (offset, length, what) = Locate(file, indexText);
+
+        var options = Tuned(new LayerMountOptions(file, offset, length, dir)
+        {
+            FsName = "flatimage-layer",
+            FaultInjector = FuseFaultInjection.FromEnvironment(),
+        });
+        // Registered before anything is mounted: a signal during start-up must not kill the process
+        // between the mount and its teardown.
+        using var stop = new ManualResetEventSlim();
+        // SIGINT, SIGTERM and SIGHUP only set the event: the main thread runs the shutdown, so no
+        // signal handler does the teardown itself and the process exits through Main.
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+
+        Inbox? inbox = null;
+        IActorRef? mountActor = null;
+        using var host = LauncherActorSystem.Build(actors: (system, registry) =>
+        {
+            inbox = Inbox.Create(system);
+            mountActor = system.ActorOf(LayerMountActor.Props(options, inbox.Receiver), "layer-0");
+            inbox.Watch(mountActor);
+            registry.TryRegister<LayerMountActor>(mountActor);
+        });
+        host.StartAsync().GetAwaiter().GetResult();
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        var shutdown = CoordinatedShutdown.Get(system);
+        // Teardown has one route (style.md): the service-stop phase stops the mount actor and waits
+        // for its PostStop (the unmount) before the actor system goes down.
+        shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-layer-mount", async () =>
+        {
+            try
+            {
+                await mountActor!.GracefulStop(StopTimeout).ConfigureAwait(false);
+            }
+            catch (TaskCanceledException)
+            {
+                // GracefulStop timed out; the system's own termination stops the actor anyway.
+            }
+            return Akka.Done.Instance;
+        });
+
+        string? failure = null;
+        object first;
+        try
+        {
+            first = inbox!.Receive(MountTimeout);
+        }
+        catch (TimeoutException)
+        {
+            first = new MountFailed(dir, new TimeoutException($"no answer within {MountTimeout.TotalSeconds} s"));
+        }
+        switch (first)
+        {
+            case MountReady:
+                // Serve until a signal, or until the actor ends (the mount was taken away from outside).
+                var ended = Task.Run(async () =>
+                {
+                    while (true)
+                    {
+                        try
+                        {
+                            if (await inbox!.ReceiveAsync(TimeSpan.FromHours(1)).ConfigureAwait(false) is Terminated) return;
+                        }
+                        catch (TimeoutException) { }
+                    }
+                });
+                WaitHandle.WaitAny([stop.WaitHandle, ((IAsyncResult)ended).AsyncWaitHandle]);
+                // Only a Terminated without a signal means the mount was lost; should a signal's
+                // shutdown ever end the actor before this thread looks, it is not worth a warning.
+                if (ended.IsCompleted && !stop.IsSet)
+                    context.Warn("fim-layer", $"The mount on '{dir}' went away");
+                break;
+            case MountFailed f:
+                failure = $"Failed to mount {what} on '{dir}': {f.Cause.Message}";
+                break;
+            default:
+                failure = $"Failed to mount {what} on '{dir}'";
+                break;
+        }
+        shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance).GetAwaiter().GetResult();
+        host.StopAsync().GetAwaiter().GetResult();
+        if (failure is not null)
+            throw new CommandException(failure, critical: false);
+        return 0;
+
+        void Stop(PosixSignalContext signal)
+        {
+            signal.Cancel = true;
+            stop.Set();
+        }
+    }
+
+    /// <summary>
+    /// Tuning knobs for bench/layers-read.sh, read from the environment: FIM_LAYER_WORKERS (FUSE
+    /// worker threads), FIM_LAYER_CACHE_MB (decompressed-block cache), FIM_LAYER_MAX_PAGES (pages per
+    /// READ), FIM_LAYER_READAHEAD_KB (the mount's readahead window). Unset or invalid = the defaults.
+    /// </summary>
+    private static LayerMountOptions Tuned(LayerMountOptions options)
+    {
+        if (Number("FIM_LAYER_WORKERS") is { } workers and >= 1 and <= 64)
+            options = options with { Workers = (int)workers };
+        if (Number("FIM_LAYER_CACHE_MB") is { } cache and >= 1 and <= 65536)
+            options = options with { Reader = options.Reader with { CacheBytes = cache * 1024 * 1024 } };
+        if (Number("FIM_LAYER_MAX_PAGES") is { } pages and >= 32 and <= 256)
+            options = options with { MaxPages = (ushort)pages };
+        if (Number("FIM_LAYER_READAHEAD_KB") is { } readahead and >= 0 and <= 65536)
+            options = options with { ReadAheadKilobytes = (uint)readahead };
+        return options;
+
+        static long? Number(string name)
+            => long.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out long n) ? n : null;
+    }
+
+    /// <summary>Where the layer lies in <paramref name="file"/>: all of a layer file, or one embedded layer of an image.</summary>
+    private static (long Offset, long Length, string What) Locate(string file, string? indexText)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandException($"Failed to open '{file}': {e.Message}", critical: false);
+        }
+        using (handle)
+        {
+            int n = RandomAccess.Read(handle, magic, 0);
+            if (n < 4 || magic is not [0x7f, (byte)'E', (byte)'L', (byte)'F'])
+            {
+                if (indexText is not null)
+                    throw new CommandException($"'{file}' is a layer file, not an image: it has no layer index", critical: false);
+                return (0, -1, $"layer '{file}'");
+            }
+            var layers = EmbeddedLayers.Read(handle, ImageLayout.Read(handle)).Layers;
+            if (layers.Count == 0)
+                throw new CommandException($"The image '{file}' has no embedded layers", critical: false);
+            int index = layers.Count - 1;
+            if (indexText is not null && (!int.TryParse(indexText, out index) || index < 0 || index >= layers.Count))
+                throw new CommandException($"Invalid layer index '{indexText}' (the image has {layers.Count} layers, 0 to {layers.Count - 1})", critical: false);
+            return (layers[index].Offset, layers[index].Size, $"layer {index} of '{file}'");
+        }
+    }
+}
