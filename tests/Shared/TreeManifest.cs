@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace FlatImage.Cli.Tests.EndToEnd;
+namespace FlatImage.Tests.Shared;
 
 /// <summary>
 /// Describes a directory tree as sorted text lines, through the same tools a user would use
