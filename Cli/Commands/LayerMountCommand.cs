@@ -1,3 +1,4 @@
+using Serilog;
 using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Hosting;
@@ -48,6 +49,13 @@ public static class LayerMountCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+
+        // A foreground inspection server: its warnings (a faulting request, a restarted worker) go to
+        // stderr; everything with FIM_DEBUG=1.
+        Serilog.Log.Logger = new Serilog.LoggerConfiguration()
+            .MinimumLevel.Is(Environment.GetEnvironmentVariable("FIM_DEBUG") == "1" ? Serilog.Events.LogEventLevel.Debug : Serilog.Events.LogEventLevel.Warning)
+            .WriteTo.Sink(new Output.DiagnosticLineSink(Console.Error, "fim-layer"))
+            .CreateLogger();
 
         Inbox? inbox = null;
         IActorRef? mountActor = null;
@@ -116,6 +124,7 @@ public static class LayerMountCommand
         }
         shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance).GetAwaiter().GetResult();
         host.StopAsync().GetAwaiter().GetResult();
+        Serilog.Log.CloseAndFlush();
         if (failure is not null)
             throw new CommandException(failure, critical: false);
         return 0;

@@ -84,7 +84,7 @@ public static class RunCommand
             .MinimumLevel.Information()
             .WriteTo.File(Path.Combine(plan.Paths.Logs, "launcher.log"));
         if (Environment.GetEnvironmentVariable("FIM_DEBUG") == "1")
-            config = config.MinimumLevel.Debug().WriteTo.File("/dev/stderr");
+            config = config.MinimumLevel.Debug().WriteTo.Sink(new Output.DiagnosticLineSink(Console.Error, "fim"));
         Log.Logger = config.CreateLogger();
     }
 
