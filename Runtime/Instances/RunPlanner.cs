@@ -48,6 +48,8 @@ public static class RunPlanner
         }
 
         string bwrap = HostTools.Find("bwrap", paths.AppBin) ?? throw new ToolMissingException("bwrap");
+        if (hostIdentity.Uid != 0 && UserNamespaceSupport.Problem() is { } userns)
+            throw new SandboxUnavailableException(userns);
         if (hostIdentity.Uid != 0 && FuseMount.FindFusermount() is null)
             throw new ToolMissingException("fusermount3");
 

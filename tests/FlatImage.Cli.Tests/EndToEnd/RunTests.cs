@@ -79,6 +79,22 @@ public sealed class RunTests
 
     [Theory]
     [MemberData(nameof(Identities))]
+    public void The_unionfs_backend_runs_and_keeps_changes(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-overlay", "set", "unionfs").ExitCode);
+        Assert.Equal("UNIONFS\n", Launcher.Run(who, image, "fim-overlay", "show").Stdout);
+        var write = Launcher.Run(who, image, "fim-root", "sh", "-c", "echo union > /root/u; cat /etc/image-marker");
+        Assert.True(write.ExitCode == 0, write.ToString());
+        Assert.Equal("from the layer\n", write.Stdout);
+        Assert.Equal("union\n", Launcher.Run(who, image, "fim-exec", "cat", "/root/u").Stdout);
+        // The same writable layer seen through the other backend.
+        var env = new Dictionary<string, string?> { ["FIM_OVERLAY"] = "overlayfs" };
+        Assert.Equal("union\n", Launcher.Run(who, image, env, "fim-exec", "cat", "/root/u").Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
     public void A_read_only_image_runs(Identity who)
     {
         string image = BusyboxImage.New(who);
