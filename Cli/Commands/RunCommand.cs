@@ -33,13 +33,16 @@ public static class RunCommand
 
     private static int Run(CommandContext context, string commandWord, RunRequest request)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out var instanceLock);
         ConfigureLogging(plan);
+        Log.Debug("planned in {Ms} ms", clock.ElapsedMilliseconds);
         try
         {
             using var host = LauncherActorSystem.Build(actors: (system, registry) =>
                 registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
             host.StartAsync().GetAwaiter().GetResult();
+            Log.Debug("actor system up at {Ms} ms", clock.ElapsedMilliseconds);
             var instance = host.Services.GetRequiredService<IRequiredActor<InstanceActor>>().ActorRef;
 
             // One route for signals: they become a message to the instance, which forwards them to
@@ -54,6 +57,7 @@ public static class RunCommand
             try
             {
                 var result = instance.Ask<RunInstanceResult>(new RunInstance(plan, instanceLock), Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
+                Log.Debug("run finished at {Ms} ms", clock.ElapsedMilliseconds);
                 if (result.Error is not null)
                     throw new CommandException(result.Error, critical: false, status: result.Status);
                 return result.Status;
@@ -62,6 +66,7 @@ public static class RunCommand
             {
                 registrations.ForEach(r => r.Dispose());
                 host.StopAsync().GetAwaiter().GetResult();
+                Log.Debug("actor system down at {Ms} ms", clock.ElapsedMilliseconds);
             }
         }
         finally
