@@ -57,6 +57,11 @@ public static class LayerMountCommand
             .WriteTo.Sink(new Output.DiagnosticLineSink(Console.Error, "fim-layer"))
             .CreateLogger();
 
+        // A killed server must leave no mount: fusermount3's auto_unmount cannot clean a mount made
+        // without allow_other (design.md), so the janitor watches this process as it does for runs.
+        using var janitor = Runtime.Instances.JanitorProcess.Start(context.LauncherPath);
+        janitor.Mounted(dir);
+
         Inbox? inbox = null;
         IActorRef? mountActor = null;
         using var host = LauncherActorSystem.Build(actors: (system, registry) =>
@@ -124,6 +129,7 @@ public static class LayerMountCommand
         }
         shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance).GetAwaiter().GetResult();
         host.StopAsync().GetAwaiter().GetResult();
+        janitor.Unmounted(dir);
         Serilog.Log.CloseAndFlush();
         if (failure is not null)
             throw new CommandException(failure, critical: false);

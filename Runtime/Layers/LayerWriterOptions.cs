@@ -45,13 +45,13 @@ public sealed record LayerWriterOptions
         _ => 19,
     };
 
-    /// <summary>Reads FIM_COMPRESSION_LEVEL; an unset or unparsable value keeps the default.</summary>
+    /// <summary>Reads FIM_COMPRESSION_LEVEL (cli.md §7): 0–9, larger values clamp to 9; an unset or unparsable value keeps the default.</summary>
     public static LayerWriterOptions FromEnvironment()
     {
         var options = new LayerWriterOptions();
         string? value = Environment.GetEnvironmentVariable("FIM_COMPRESSION_LEVEL");
-        if (int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int level) && level <= 9)
-            options = options with { CompressionLevel = level };
+        if (long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long level))
+            options = options with { CompressionLevel = (int)Math.Min(level, 9) };
         return options;
     }
 }
