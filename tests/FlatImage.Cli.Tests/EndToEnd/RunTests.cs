@@ -63,6 +63,20 @@ public sealed class RunTests
 
     [Theory]
     [MemberData(nameof(Identities))]
+    public void A_terminal_passes_straight_through(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        // script(1) gives the launcher a pseudo-terminal as stdin, stdout and stderr.
+        string command = who == Identity.Root
+            ? $"{image} fim-exec sh -c 'test -t 0 && test -t 1 && test -t 2 && echo on-a-tty'"
+            : $"setpriv --reuid={Launcher.TestUserIds.Uid} --regid={Launcher.TestUserIds.Gid} --clear-groups -- {image} fim-exec sh -c 'test -t 0 && test -t 1 && test -t 2 && echo on-a-tty'";
+        var result = Launcher.RunProcess("script", ["-qec", command, "/dev/null"], null, Path.GetDirectoryName(image));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("on-a-tty", result.Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
     public void Changes_persist_in_the_data_directory_and_the_image_is_never_modified(Identity who)
     {
         string image = BusyboxImage.New(who);
@@ -196,6 +210,30 @@ public sealed class RunTests
         Assert.Empty(Mounts(instances));
         run.WaitForExit();
         Assert.Equal("again\n", Launcher.Run(who, image, "fim-exec", "echo", "again").Stdout);
+    }
+
+    [Theory]
+    [InlineData(Identity.Root, "TERM", 143)]
+    [InlineData(Identity.User, "TERM", 143)]
+    [InlineData(Identity.Root, "INT", 130)]
+    [InlineData(Identity.User, "HUP", 129)]
+    public void A_signal_to_the_launcher_reaches_the_program_and_everything_is_torn_down(Identity who, string signal, int status)
+    {
+        string image = BusyboxImage.New(who);
+        Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
+        string marker = Path.Combine(Path.GetDirectoryName(image)!, "started");
+        using var run = Launcher.Start(who, image, null, "fim-exec", "sh", "-c", "echo > /outside/started; sleep 60");
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(marker))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the program never started");
+            Thread.Sleep(20);
+        }
+        Assert.Equal(0, Launcher.RunProcess("kill", [$"-{signal}", run.Id.ToString()], null, null).ExitCode);
+        var result = Launcher.Finish(run);
+        Assert.Equal(status, result.ExitCode);
+        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
+        Assert.Empty(Mounts($"/tmp/fim-{uid}/app"));
     }
 
     [Theory]
