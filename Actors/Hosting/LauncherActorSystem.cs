@@ -37,7 +37,9 @@ public static class LauncherActorSystem
                 HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
-                loggers.LogLevel = Serilog.Log.IsEnabled(Serilog.Events.LogEventLevel.Debug) ? Akka.Event.LogLevel.DebugLevel : Akka.Event.LogLevel.InfoLevel;
+                // Info, even with FIM_DEBUG=1: Akka's debug chatter helps no user, and at debug level its
+                // shutdown falls back to the standard-out logger for one line.
+                loggers.LogLevel = Akka.Event.LogLevel.InfoLevel;
                 loggers.ClearLoggers();
                 loggers.AddLogger<SerilogLoggerActor>();
             });

@@ -73,7 +73,7 @@ public sealed class InstanceActor : ReceiveActor
 
     private void StartSandbox(MountsReady ready)
     {
-        _log.Debug("mounts ready");
+        _log.Info("mounts ready");
         var plan = _plan!;
         var command = plan.Command.ToList();
         string cwd = "/";
@@ -98,7 +98,7 @@ public sealed class InstanceActor : ReceiveActor
         var spec = plan.SandboxFor(ready.Root, command, cwd);
         var args = BwrapCommandLine.Build(spec);
         var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
-        _log.Debug("starting the sandbox");
+        _log.Info("starting the sandbox");
         _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env), "sandbox");
         Context.Watch(_sandbox);
     }
