@@ -421,6 +421,20 @@ public sealed class FuseMount : IDisposable
     }
 
     /// <summary>The last mountinfo line whose mount point is <paramref name="mountpoint"/>.</summary>
+    /// <summary>Mount points at or below <paramref name="directory"/> in this mount namespace (proc(5): mountinfo field 5, octal-escaped).</summary>
+    public static IEnumerable<string> MountpointsBelow(string directory)
+    {
+        string prefix = directory.TrimEnd('/') + "/";
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length <= 4) continue;
+            string mountpoint = Unescape(fields[4]);
+            if (mountpoint == directory || mountpoint.StartsWith(prefix, StringComparison.Ordinal))
+                yield return mountpoint;
+        }
+    }
+
     private static string? FindMountinfo(string mountpoint)
     {
         string? found = null;

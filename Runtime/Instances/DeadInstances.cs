@@ -23,7 +23,7 @@ public static class DeadInstances
             using var held = InstanceLock.TryAcquireDead(dir);
             if (held is null)
                 continue;
-            foreach (string mount in MountsBelow(dir).OrderByDescending(m => m.Length))
+            foreach (string mount in FuseMount.MountpointsBelow(dir).OrderByDescending(m => m.Length))
                 FuseMount.DetachLazily(mount);
             TreeRemover.RemoveWithoutCrossingMounts(dir);
         }
@@ -31,39 +31,4 @@ public static class DeadInstances
 
     /// <summary>A pid runs if /proc has it (kill(pid, 0) would also say so, but not for another user's pid without EPERM games).</summary>
     public static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}");
-
-    /// <summary>Mount points at or below <paramref name="dir"/> in our mount namespace (proc(5): field 5 of mountinfo, octal-escaped).</summary>
-    public static IEnumerable<string> MountsBelow(string dir)
-    {
-        string prefix = dir.TrimEnd('/') + "/";
-        foreach (string line in File.ReadLines("/proc/self/mountinfo"))
-        {
-            var fields = line.Split(' ');
-            if (fields.Length < 5)
-                continue;
-            string mountpoint = Unescape(fields[4]);
-            if (mountpoint == dir || mountpoint.StartsWith(prefix, StringComparison.Ordinal))
-                yield return mountpoint;
-        }
-    }
-
-    private static string Unescape(string s)
-    {
-        if (!s.Contains('\\'))
-            return s;
-        var sb = new System.Text.StringBuilder();
-        for (int i = 0; i < s.Length; i++)
-        {
-            if (s[i] == '\\' && i + 3 < s.Length)
-            {
-                sb.Append((char)Convert.ToInt32(s.Substring(i + 1, 3), 8));
-                i += 3;
-            }
-            else
-            {
-                sb.Append(s[i]);
-            }
-        }
-        return sb.ToString();
-    }
 }
