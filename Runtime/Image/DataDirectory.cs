@@ -12,4 +12,27 @@ public static class DataDirectory
     }
 
     public static string LayersOf(string dataDirectory) => Path.Combine(dataDirectory, "layers");
+
+    /// <summary>
+    /// The data directory a run uses, created. When the image sits where the user cannot write
+    /// (a read-only mount, a system directory) and <c>FIM_DIR_DATA</c> is not set, the writable
+    /// layer goes to <c>$XDG_DATA_HOME/flatimage/&lt;NAME&gt;.data</c> instead, so the image still runs.
+    /// </summary>
+    public static string CreateForRun(string imagePath)
+    {
+        string preferred = For(imagePath);
+        try
+        {
+            Directory.CreateDirectory(preferred);
+            return preferred;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FIM_DIR_DATA")))
+        {
+            string home = Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } h ? h : "/";
+            string dataHome = Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } x ? x : Path.Combine(home, ".local", "share");
+            string fallback = Path.Combine(dataHome, "flatimage", $"{Path.GetFileName(imagePath)}.data");
+            Directory.CreateDirectory(fallback);
+            return fallback;
+        }
+    }
 }

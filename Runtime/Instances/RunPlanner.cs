@@ -25,7 +25,7 @@ public static class RunPlanner
         using (var file = File.OpenHandle(imagePath, FileMode.Open, FileAccess.Read))
             configOffset = ImageLayout.Read(file).ConfigOffset;
 
-        var paths = InstancePaths.For(runtimeRoot, DataDirectory.For(imagePath), Environment.ProcessId);
+        var paths = InstancePaths.For(runtimeRoot, DataDirectory.CreateForRun(imagePath), Environment.ProcessId);
         DeadInstances.Clean(paths.InstancesRoot);
         instanceLock = InstanceLock.Acquire(paths.Instance);
         CreateDirectories(paths);

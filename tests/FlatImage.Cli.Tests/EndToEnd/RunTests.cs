@@ -118,6 +118,33 @@ public sealed class RunTests
 
     [Theory]
     [MemberData(nameof(Identities))]
+    public void An_image_on_a_read_only_mount_runs(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        string dir = Path.GetDirectoryName(image)!;
+        string readOnly = Directory.CreateDirectory(Path.Combine(dir, "ro")).FullName;
+        File.Copy(image, Path.Combine(readOnly, "app.flatimage"));
+        if (who == Identity.User)
+            Launcher.Chown(dir, recursive: true);
+        Assert.Equal(0, Launcher.RunProcess("mount", ["--bind", "-o", "ro", readOnly, readOnly], null, null).ExitCode);
+        try
+        {
+            // The data directory cannot live next to the image on a read-only mount: it falls back to
+            // $XDG_DATA_HOME/flatimage/ (the test user's HOME is the image's directory).
+            var env = new Dictionary<string, string?> { ["XDG_DATA_HOME"] = Path.Combine(dir, "xdg") };
+            var result = Launcher.Run(who, Path.Combine(readOnly, "app.flatimage"), env, "fim-root", "sh", "-c", "cat /etc/image-marker; echo kept > /root/k");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Equal("from the layer\n", result.Stdout);
+            Assert.Equal("kept\n", File.ReadAllText(Path.Combine(dir, "xdg", "flatimage", "app.flatimage.data", "root", "root", "k")));
+        }
+        finally
+        {
+            Launcher.RunProcess("umount", [readOnly], null, null);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
     public void The_default_sandbox_sees_nothing_of_the_host(Identity who)
     {
         string image = BusyboxImage.New(who);
