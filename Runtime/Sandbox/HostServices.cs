@@ -84,6 +84,9 @@ public static class HostServices
         {
             Dev("/dev/dri");
             foreach (var p in NvidiaDevices(exists)) Dev(p);
+            // The host driver's user-space half must match its kernel half: bind those files
+            // read-only, one by one, at their own paths (§16d: no view of the host root).
+            foreach (var p in NvidiaFiles()) Ro(p);
         }
         if (granted.HasFlag(Permissions.Network))
             foreach (var p in new[] { "/etc/host.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/resolv.conf" }) Ro(p);
@@ -113,6 +116,45 @@ public static class HostServices
             return null;
         int end = address.IndexOf(',', start);
         return end < 0 ? address[start..] : address[start..end];
+    }
+
+    /// <summary>
+    /// The host's NVIDIA user-space files (cli.md §4, "gpu NVIDIA handling"): names containing
+    /// nvidia, cuda, nvcuvid or nvoptix in the library directories (nvidia and cuda in /usr/lib32),
+    /// nvidia in /usr/bin, /usr/share and the Vulkan ICD directory; never gst, icudata or egl-wayland.
+    /// Paths are given under <paramref name="root"/> for tests and returned as host paths.
+    /// </summary>
+    public static IEnumerable<string> NvidiaFiles(string root = "/")
+    {
+        string[] all = ["nvidia", "cuda", "nvcuvid", "nvoptix"];
+        var places = new (string Dir, string[] Names)[]
+        {
+            ("/usr/lib", all), ("/usr/lib/x86_64-linux-gnu", all), ("/usr/lib/i386-linux-gnu", all),
+            ("/usr/lib32", ["nvidia", "cuda"]), ("/usr/bin", ["nvidia"]), ("/usr/share", ["nvidia"]),
+            ("/usr/share/vulkan/icd.d", ["nvidia"]),
+        };
+        foreach (var (dir, names) in places)
+        {
+            string hostDir = Path.Combine(root, dir.TrimStart('/'));
+            if (!Directory.Exists(hostDir))
+                continue;
+            IEnumerable<string> entries;
+            try
+            {
+                entries = Directory.EnumerateFileSystemEntries(hostDir).Order(StringComparer.Ordinal).ToList();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            foreach (string entry in entries)
+            {
+                string name = Path.GetFileName(entry);
+                if (names.Any(n => name.Contains(n, StringComparison.Ordinal))
+                    && !new[] { "gst", "icudata", "egl-wayland" }.Any(x => entry.Contains(x, StringComparison.Ordinal)))
+                    yield return "/" + Path.GetRelativePath(root, entry);
+            }
+        }
     }
 
     private static IEnumerable<string> NvidiaDevices(Func<string, bool> exists)

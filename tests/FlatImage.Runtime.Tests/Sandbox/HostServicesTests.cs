@@ -67,4 +67,30 @@ public sealed class HostServicesTests
     {
         Assert.Equal(socket, HostServices.DbusSocket(address));
     }
+
+    [Fact]
+    public void Gpu_finds_the_host_nvidia_user_space_files_one_by_one()
+    {
+        string root = Directory.CreateTempSubdirectory("fim-gpu-").FullName;
+        try
+        {
+            foreach (string f in new[]
+            {
+                "usr/lib/x86_64-linux-gnu/libnvidia-glcore.so.535", "usr/lib/x86_64-linux-gnu/libcuda.so.1",
+                "usr/lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/gstreamer-nvidia.so",
+                "usr/lib32/libnvcuvid.so", "usr/bin/nvidia-smi", "usr/share/vulkan/icd.d/nvidia_icd.json",
+            })
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(root, f))!);
+                File.WriteAllText(Path.Combine(root, f), "");
+            }
+            Assert.Equal(
+                ["/usr/lib/x86_64-linux-gnu/libcuda.so.1", "/usr/lib/x86_64-linux-gnu/libnvidia-glcore.so.535", "/usr/bin/nvidia-smi", "/usr/share/vulkan/icd.d/nvidia_icd.json"],
+                HostServices.NvidiaFiles(root).ToList());
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }
