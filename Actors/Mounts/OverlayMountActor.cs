@@ -92,6 +92,3 @@ public sealed class OverlayMountActor : ReceiveActor
     /// <summary>A restart would start a second daemon on the same mount point: overlays are stopped, not restarted.</summary>
     protected override void PreRestart(Exception reason, object message) => PostStop();
 }
-
-/// <summary>The overlay could not be mounted, or its daemon died.</summary>
-public sealed class OverlayFailedException(string message) : Exception(message);
