@@ -48,7 +48,7 @@ public sealed class OverlayMountActor : ReceiveActor
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (!FuseMount.IsInMountinfo(_merged))
         {
-            if (_daemon.WaitForExit(TimeSpan.FromMilliseconds(5)) is { } status)
+            if (_daemon.WaitForExit(TimeSpan.FromMilliseconds(1)) is { } status)
                 throw new OverlayFailedException($"{Path.GetFileName(_command[0])} failed to mount {_merged}: {ChildProcess.Describe(status)}");
             if (DateTime.UtcNow > deadline)
                 throw new OverlayFailedException($"{Path.GetFileName(_command[0])} did not mount {_merged} within 20 s");
