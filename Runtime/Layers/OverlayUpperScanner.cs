@@ -8,10 +8,11 @@ namespace FlatImage.Runtime.Layers;
 /// one (<see cref="LayerSourceScanner"/>); then the overlay's own bookkeeping is turned into what
 /// our format records natively, so the new layer hides the same lower paths the overlay hid:
 /// <list type="bullet">
-/// <item>a character device 0/0 (fuse-overlayfs as root, kernel overlayfs) or a <c>.wh.&lt;name&gt;</c>
-/// file (fuse-overlayfs when it cannot mknod) is a deleted lower path: a whiteout named <c>&lt;name&gt;</c>;</item>
+/// <item>a character device 0/0 (what fuse-overlayfs writes, as root and in a user namespace alike)
+/// or a <c>.wh.&lt;name&gt;</c> file (its fallback where it cannot mknod) is a deleted lower path: a whiteout named <c>&lt;name&gt;</c>;</item>
 /// <item>a directory with <c>trusted.overlay.opaque=y</c> or <c>user.fuseoverlayfs.opaque=y</c>, or holding
-/// a <c>.wh..wh..opq</c> file, replaced a lower directory: it becomes opaque;</item>
+/// a <c>.wh..wh..opq</c> file or <c>.wh..opq</c> device, replaced a lower directory: it becomes opaque
+/// (fuse-overlayfs 1.x writes all three, checked by hand as root and unprivileged);</item>
 /// <item>unionfs-fuse's <c>.unionfs-fuse/&lt;path&gt;_HIDDEN~</c> (and <c>.unionfs/</c>) entries are whiteouts at &lt;path&gt;.</item>
 /// </list>
 /// The markers themselves never reach the layer. In an unprivileged run the overlay writes files
@@ -22,9 +23,10 @@ public static class OverlayUpperScanner
 {
     private static readonly byte[] WhiteoutPrefix = ".wh."u8.ToArray();
     private static readonly byte[] OpaqueMarker = ".wh..wh..opq"u8.ToArray();
+    private static readonly byte[] OpaqueDeviceMarker = ".wh..opq"u8.ToArray();
     private static readonly byte[] UnionfsHidden = "_HIDDEN~"u8.ToArray();
     private static readonly string[] UnionfsMetaDirectories = [".unionfs-fuse", ".unionfs"];
-    private static readonly string[] OpaqueXattrs = ["trusted.overlay.opaque", "user.fuseoverlayfs.opaque"];
+    private static readonly string[] OpaqueXattrs = ["trusted.overlay.opaque", "user.overlay.opaque", "user.fuseoverlayfs.opaque"];
 
     /// <param name="upperDir">the writable layer (<c>&lt;data dir&gt;/root</c>).</param>
     /// <param name="callerUid">the committing user's uid; when not 0, recorded as 0 (likewise the gid).</param>
@@ -61,7 +63,7 @@ public static class OverlayUpperScanner
         var whiteouts = new List<byte[]>();
         foreach (var (name, child) in children)
         {
-            if (name.AsSpan().SequenceEqual(OpaqueMarker))
+            if (name.AsSpan().SequenceEqual(OpaqueMarker) || name.AsSpan().SequenceEqual(OpaqueDeviceMarker))
             {
                 dir.Opaque = true;
                 continue;

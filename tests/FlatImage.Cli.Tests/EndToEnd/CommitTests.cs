@@ -1,0 +1,194 @@
+using System.Diagnostics;
+
+namespace FlatImage.Cli.Tests.EndToEnd;
+
+/// <summary>
+/// <c>fim-layer commit binary|layer|file</c> (cli.md §13.5) on a busybox image, as root and as an
+/// unprivileged user: the next run sees exactly the tree the writable layer showed, now served
+/// from the new layer, and the writable layer is empty.
+/// </summary>
+public sealed class CommitTests
+{
+    public static TheoryData<Identity, string> IdentitiesAndModes => new()
+    {
+        { Identity.Root, "binary" }, { Identity.Root, "layer" }, { Identity.Root, "file" },
+        { Identity.User, "binary" }, { Identity.User, "layer" }, { Identity.User, "file" },
+    };
+
+    public static TheoryData<Identity> Identities => new() { Identity.Root, Identity.User };
+
+    // Adds files, deletes a lower file, renames a lower directory, replaces a lower directory
+    // (an opaque one) and changes a lower file's mode.
+    private const string Changes =
+        "mkdir -p /opt/app/sub && echo hello > /opt/app/sub/file && echo top > /opt/app/top"
+        + " && rm /bin/ls && mv /usr /usr2 && rm -r /var && mkdir /var && echo new > /var/new"
+        + " && chmod 600 /etc/image-marker";
+
+    // What a run sees of those paths: contents, presence, modes and owners as root sees them.
+    private const string View =
+        "cat /opt/app/sub/file /opt/app/top /etc/image-marker /var/new;"
+        + " for p in /bin/ls /usr /usr2 /usr2/bin /var /var/tmp /etc/image-marker /opt/app /opt/app/sub/file; do"
+        + " if [ -e $p ]; then echo \"$p $(stat -c %a:%u:%g $p)\"; else echo \"$p gone\"; fi; done;"
+        + " ls -a /var | tr '\\n' ' '; echo; ls /bin | wc -l";
+
+    [Theory]
+    [MemberData(nameof(IdentitiesAndModes))]
+    public void Commit_keeps_the_view_and_empties_the_writable_layer(Identity who, string mode)
+    {
+        string image = BusyboxImage.New(who);
+        MustSucceed(Launcher.Run(who, image, "fim-root", "sh", "-c", Changes));
+        string before = ViewOf(who, image);
+        Assert.Contains("/bin/ls gone", before);
+        Assert.Contains("/usr gone", before);
+        Assert.Contains("/usr2/bin 755:0:0", before);
+        Assert.Contains("/var/tmp gone", before);
+        Assert.Contains("/etc/image-marker 600:0:0", before);
+        Assert.Contains(". .. new ", before);
+
+        string? file = mode == "file" ? FreshPathOnAnotherFilesystem(who) : null;
+        var commit = mode == "file"
+            ? Launcher.Run(who, image, "fim-layer", "commit", "file", file!)
+            : Launcher.Run(who, image, "fim-layer", "commit", mode);
+        MustSucceed(commit);
+        string placed = mode switch
+        {
+            "binary" => "Filesystem appended to binary without errors",
+            "layer" => $"Layer saved to '{Path.Combine(DataDir(image), "layers", "layer-000.layer")}'",
+            _ => $"Layer saved to '{file}'",
+        };
+        Assert.Equal($"{placed}\nFinished erasing files\n", commit.Stdout);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Upper(image)));
+        if (mode == "file")
+        {
+            Assert.True(File.Exists(file));
+            Assert.NotEqual(before, ViewOf(who, image)); // not in the stack yet
+            MustSucceed(Launcher.Run(who, image, "fim-layer", "add", file!));
+            File.Delete(file!);
+        }
+
+        Assert.Equal(before, ViewOf(who, image));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Upper(image)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Two_commits_stack(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        MustSucceed(Launcher.Run(who, image, "fim-root", "sh", "-c", Changes));
+        MustSucceed(Launcher.Run(who, image, "fim-layer", "commit", "layer"));
+        MustSucceed(Launcher.Run(who, image, "fim-root", "sh", "-c", "rm /opt/app/top && echo second > /opt/app/second && rm -r /opt/app/sub && chmod 700 /var"));
+        string before = ViewOf(who, image);
+        Assert.Contains("/opt/app/sub/file gone", before);
+        var second = Launcher.Run(who, image, "fim-layer", "commit", "layer");
+        MustSucceed(second);
+        Assert.Contains("layer-001.layer", second.Stdout);
+        MustSucceed(Launcher.Run(who, image, "fim-layer", "commit", "binary")); // an empty writable layer commits too
+        Assert.Equal(before, ViewOf(who, image));
+        Assert.Equal("second\n", Launcher.Run(who, image, "fim-exec", "cat", "/opt/app/second").Stdout);
+        Assert.Equal(1, Launcher.Run(who, image, "fim-exec", "cat", "/opt/app/top").ExitCode);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Upper(image)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Commit_is_refused_while_an_instance_runs(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        string started = Path.Combine(Upper(image), "started");
+        using var running = Launcher.Start(who, image, null, "fim-root", "sh", "-c", "touch /started; sleep 30");
+        try
+        {
+            WaitFor(() => File.Exists(started), running, "the instance never started");
+            var refused = Launcher.Run(who, image, "fim-layer", "commit", "binary");
+            Assert.Equal(125, refused.ExitCode);
+            Assert.Equal($"E::fim-layer::Another instance is running on {DataDir(image)}\n", refused.Stderr);
+            Assert.Equal("", refused.Stdout);
+            Assert.True(File.Exists(started));
+        }
+        finally
+        {
+            running.Kill(entireProcessTree: true);
+            running.WaitForExit();
+        }
+        WaitFor(() => Launcher.Run(who, image, "fim-layer", "commit", "binary").ExitCode == 0, null, "the commit stayed refused after the instance died");
+        Assert.Equal(0, Launcher.Run(who, image, "fim-exec", "test", "-f", "/started").ExitCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void A_commit_killed_mid_append_leaves_the_image_and_the_writable_layer(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        MustSucceed(Launcher.Run(who, image, "fim-root", "sh", "-c", Changes));
+        string before = ViewOf(who, image);
+        string layersBefore = Launcher.Run(who, image, "fim-layer", "list").Stdout;
+
+        string marker = Path.Combine(Path.GetDirectoryName(image)!, "stalled");
+        using (var commit = Launcher.Start(who, image, new Dictionary<string, string?> { ["FIM_TEST_STALL_COMMIT_APPEND"] = marker }, "fim-layer", "commit", "binary"))
+        {
+            WaitFor(() => File.Exists(marker), commit, "the commit never reached the stall point");
+            commit.Kill(entireProcessTree: true);
+            commit.WaitForExit();
+        }
+
+        Assert.Equal(layersBefore, Launcher.Run(who, image, "fim-layer", "list").Stdout);
+        Assert.NotEmpty(Directory.EnumerateFileSystemEntries(Upper(image)));
+        Assert.Equal(before, ViewOf(who, image));
+
+        MustSucceed(Launcher.Run(who, image, "fim-layer", "commit", "binary"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Upper(image)));
+        Assert.Equal(before, ViewOf(who, image));
+        Assert.Equal(layersBefore.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length + 1,
+            Launcher.Run(who, image, "fim-layer", "list").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Commit_file_refuses_an_existing_destination(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        MustSucceed(Launcher.Run(who, image, "fim-root", "touch", "/kept"));
+        string existing = Path.Combine(Path.GetDirectoryName(image)!, "exists.layer");
+        File.WriteAllText(existing, "x");
+        var result = Launcher.Run(who, image, "fim-layer", "commit", "file", existing);
+        Assert.Equal(125, result.ExitCode);
+        Assert.Equal("E::fim-layer::Destination file already exists\n", result.Stderr);
+        Assert.True(File.Exists(Path.Combine(Upper(image), "kept")));
+    }
+
+    private static string ViewOf(Identity who, string image)
+    {
+        var view = Launcher.Run(who, image, "fim-root", "sh", "-c", View);
+        Assert.True(view.ExitCode == 0, view.ToString());
+        return view.Stdout;
+    }
+
+    private static void MustSucceed(RunResult result) => Assert.True(result.ExitCode == 0, result.ToString());
+
+    private static string DataDir(string image) =>
+        Path.Combine(Path.GetDirectoryName(image)!, $".{Path.GetFileName(image)}.data");
+
+    private static string Upper(string image) => Path.Combine(DataDir(image), "root");
+
+    /// <summary>/dev/shm is a tmpfs, the image's directory is not (usually): the move crosses filesystems.</summary>
+    private static string FreshPathOnAnotherFilesystem(Identity who)
+    {
+        string dir = Path.Combine("/dev/shm", $"fim-commit-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        if (who == Identity.User)
+            Launcher.Chown(dir);
+        return Path.Combine(dir, "committed.layer");
+    }
+
+    private static void WaitFor(Func<bool> condition, Process? process, string failure)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), failure);
+            Assert.False(process?.HasExited ?? false, failure + " (it exited)");
+            Thread.Sleep(50);
+        }
+    }
+}
