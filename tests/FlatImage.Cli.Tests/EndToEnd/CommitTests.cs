@@ -36,7 +36,7 @@ public sealed class CommitTests
     public void Commit_keeps_the_view_and_empties_the_writable_layer(Identity who, string mode)
     {
         string image = BusyboxImage.New(who);
-        MustSucceed(Launcher.Run(who, image, "fim-root", "sh", "-c", Changes));
+        MustSucceed(Run(who, image, "fim-root", "sh", "-c", Changes));
         string before = ViewOf(who, image);
         Assert.Contains("/bin/ls gone", before);
         Assert.Contains("/usr gone", before);
@@ -47,8 +47,8 @@ public sealed class CommitTests
 
         string? file = mode == "file" ? FreshPathOnAnotherFilesystem(who) : null;
         var commit = mode == "file"
-            ? Launcher.Run(who, image, "fim-layer", "commit", "file", file!)
-            : Launcher.Run(who, image, "fim-layer", "commit", mode);
+            ? Run(who, image, "fim-layer", "commit", "file", file!)
+            : Run(who, image, "fim-layer", "commit", mode);
         MustSucceed(commit);
         string placed = mode switch
         {
@@ -62,7 +62,7 @@ public sealed class CommitTests
         {
             Assert.True(File.Exists(file));
             Assert.NotEqual(before, ViewOf(who, image)); // not in the stack yet
-            MustSucceed(Launcher.Run(who, image, "fim-layer", "add", file!));
+            MustSucceed(Run(who, image, "fim-layer", "add", file!));
             File.Delete(file!);
         }
 
@@ -75,18 +75,18 @@ public sealed class CommitTests
     public void Two_commits_stack(Identity who)
     {
         string image = BusyboxImage.New(who);
-        MustSucceed(Launcher.Run(who, image, "fim-root", "sh", "-c", Changes));
-        MustSucceed(Launcher.Run(who, image, "fim-layer", "commit", "layer"));
-        MustSucceed(Launcher.Run(who, image, "fim-root", "sh", "-c", "rm /opt/app/top && echo second > /opt/app/second && rm -r /opt/app/sub && chmod 700 /var"));
+        MustSucceed(Run(who, image, "fim-root", "sh", "-c", Changes));
+        MustSucceed(Run(who, image, "fim-layer", "commit", "layer"));
+        MustSucceed(Run(who, image, "fim-root", "sh", "-c", "rm /opt/app/top && echo second > /opt/app/second && rm -r /opt/app/sub && chmod 700 /var"));
         string before = ViewOf(who, image);
         Assert.Contains("/opt/app/sub/file gone", before);
-        var second = Launcher.Run(who, image, "fim-layer", "commit", "layer");
+        var second = Run(who, image, "fim-layer", "commit", "layer");
         MustSucceed(second);
         Assert.Contains("layer-001.layer", second.Stdout);
-        MustSucceed(Launcher.Run(who, image, "fim-layer", "commit", "binary")); // an empty writable layer commits too
+        MustSucceed(Run(who, image, "fim-layer", "commit", "binary")); // an empty writable layer commits too
         Assert.Equal(before, ViewOf(who, image));
-        Assert.Equal("second\n", Launcher.Run(who, image, "fim-exec", "cat", "/opt/app/second").Stdout);
-        Assert.Equal(1, Launcher.Run(who, image, "fim-exec", "cat", "/opt/app/top").ExitCode);
+        Assert.Equal("second\n", Run(who, image, "fim-exec", "cat", "/opt/app/second").Stdout);
+        Assert.Equal(1, Run(who, image, "fim-exec", "cat", "/opt/app/top").ExitCode);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Upper(image)));
     }
 
@@ -96,11 +96,11 @@ public sealed class CommitTests
     {
         string image = BusyboxImage.New(who);
         string started = Path.Combine(Upper(image), "started");
-        using var running = Launcher.Start(who, image, null, "fim-root", "sh", "-c", "touch /started; sleep 30");
+        using var running = Launcher.Start(who, image, Env(who, image), "fim-root", "sh", "-c", "touch /started; sleep 30");
         try
         {
             WaitFor(() => File.Exists(started), running, "the instance never started");
-            var refused = Launcher.Run(who, image, "fim-layer", "commit", "binary");
+            var refused = Run(who, image, "fim-layer", "commit", "binary");
             Assert.Equal(125, refused.ExitCode);
             Assert.Equal($"E::fim-layer::Another instance is running on {DataDir(image)}\n", refused.Stderr);
             Assert.Equal("", refused.Stdout);
@@ -111,8 +111,8 @@ public sealed class CommitTests
             running.Kill(entireProcessTree: true);
             running.WaitForExit();
         }
-        WaitFor(() => Launcher.Run(who, image, "fim-layer", "commit", "binary").ExitCode == 0, null, "the commit stayed refused after the instance died");
-        Assert.Equal(0, Launcher.Run(who, image, "fim-exec", "test", "-f", "/started").ExitCode);
+        WaitFor(() => Run(who, image, "fim-layer", "commit", "binary").ExitCode == 0, null, "the commit stayed refused after the instance died");
+        Assert.Equal(0, Run(who, image, "fim-exec", "test", "-f", "/started").ExitCode);
     }
 
     [Theory]
@@ -120,27 +120,27 @@ public sealed class CommitTests
     public void A_commit_killed_mid_append_leaves_the_image_and_the_writable_layer(Identity who)
     {
         string image = BusyboxImage.New(who);
-        MustSucceed(Launcher.Run(who, image, "fim-root", "sh", "-c", Changes));
+        MustSucceed(Run(who, image, "fim-root", "sh", "-c", Changes));
         string before = ViewOf(who, image);
-        string layersBefore = Launcher.Run(who, image, "fim-layer", "list").Stdout;
+        string layersBefore = Run(who, image, "fim-layer", "list").Stdout;
 
         string marker = Path.Combine(Path.GetDirectoryName(image)!, "stalled");
-        using (var commit = Launcher.Start(who, image, new Dictionary<string, string?> { ["FIM_TEST_STALL_COMMIT_APPEND"] = marker }, "fim-layer", "commit", "binary"))
+        using (var commit = Launcher.Start(who, image, Env(who, image, ("FIM_TEST_STALL_COMMIT_APPEND", marker)), "fim-layer", "commit", "binary"))
         {
             WaitFor(() => File.Exists(marker), commit, "the commit never reached the stall point");
             commit.Kill(entireProcessTree: true);
             commit.WaitForExit();
         }
 
-        Assert.Equal(layersBefore, Launcher.Run(who, image, "fim-layer", "list").Stdout);
+        Assert.Equal(layersBefore, Run(who, image, "fim-layer", "list").Stdout);
         Assert.NotEmpty(Directory.EnumerateFileSystemEntries(Upper(image)));
         Assert.Equal(before, ViewOf(who, image));
 
-        MustSucceed(Launcher.Run(who, image, "fim-layer", "commit", "binary"));
+        MustSucceed(Run(who, image, "fim-layer", "commit", "binary"));
         Assert.Empty(Directory.EnumerateFileSystemEntries(Upper(image)));
         Assert.Equal(before, ViewOf(who, image));
         Assert.Equal(layersBefore.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length + 1,
-            Launcher.Run(who, image, "fim-layer", "list").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            Run(who, image, "fim-layer", "list").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
     [Theory]
@@ -148,10 +148,10 @@ public sealed class CommitTests
     public void Commit_file_refuses_an_existing_destination(Identity who)
     {
         string image = BusyboxImage.New(who);
-        MustSucceed(Launcher.Run(who, image, "fim-root", "touch", "/kept"));
+        MustSucceed(Run(who, image, "fim-root", "touch", "/kept"));
         string existing = Path.Combine(Path.GetDirectoryName(image)!, "exists.layer");
         File.WriteAllText(existing, "x");
-        var result = Launcher.Run(who, image, "fim-layer", "commit", "file", existing);
+        var result = Run(who, image, "fim-layer", "commit", "file", existing);
         Assert.Equal(125, result.ExitCode);
         Assert.Equal("E::fim-layer::Destination file already exists\n", result.Stderr);
         Assert.True(File.Exists(Path.Combine(Upper(image), "kept")));
@@ -159,9 +159,32 @@ public sealed class CommitTests
 
     private static string ViewOf(Identity who, string image)
     {
-        var view = Launcher.Run(who, image, "fim-root", "sh", "-c", View);
+        var view = Run(who, image, "fim-root", "sh", "-c", View);
         Assert.True(view.ExitCode == 0, view.ToString());
         return view.Stdout;
+    }
+
+    private static RunResult Run(Identity who, string image, params string[] args) => Launcher.Run(who, image, Env(who, image), args);
+
+    /// <summary>
+    /// Every run of a test gets a runtime directory of its own, next to its image: RunTests checks
+    /// that no mount is left under the shared one while these tests run containers in parallel.
+    /// The data directory lock, not the runtime directory, is what keeps commits and runs apart.
+    /// </summary>
+    private static Dictionary<string, string?> Env(Identity who, string image, params (string Key, string Value)[] extra)
+    {
+        string runtime = Path.Combine(Path.GetDirectoryName(image)!, "xdg-runtime");
+        if (!Directory.Exists(runtime))
+        {
+            Directory.CreateDirectory(runtime);
+            File.SetUnixFileMode(runtime, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            if (who == Identity.User)
+                Launcher.Chown(runtime);
+        }
+        var env = new Dictionary<string, string?> { ["XDG_RUNTIME_DIR"] = runtime };
+        foreach (var (k, v) in extra)
+            env[k] = v;
+        return env;
     }
 
     private static void MustSucceed(RunResult result) => Assert.True(result.ExitCode == 0, result.ToString());
