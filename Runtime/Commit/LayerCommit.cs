@@ -54,7 +54,9 @@ public static partial class LayerCommit
 
         var skipped = new List<string>();
         var host = HostIdentity.Current();
-        var root = OverlayUpperScanner.Scan(upper, host.Uid, host.Gid, skipped, ct);
+        LayerSourceNode root;
+        using (var lower = new LowerDirectories(imagePath))
+            root = OverlayUpperScanner.Scan(upper, host.Uid, host.Gid, skipped, ct, lower.Find);
         using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
         {
             LayerWriter.WriteTo(root, stream, options, progress, ct);

@@ -31,7 +31,13 @@ public static class OverlayUpperScanner
     /// <param name="upperDir">the writable layer (<c>&lt;data dir&gt;/root</c>).</param>
     /// <param name="callerUid">the committing user's uid; when not 0, recorded as 0 (likewise the gid).</param>
     /// <param name="skipped">receives the paths that could not go into the layer (sockets, unreadable directories).</param>
-    public static LayerSourceNode Scan(string upperDir, uint callerUid, uint callerGid, List<string> skipped, CancellationToken ct)
+    /// <param name="lowerDirectory">
+    /// the lower stack's directory at a path (names from the root), or null where there is none. unionfs-fuse
+    /// records a deleted <c>/a/b</c> without copying <c>/a</c> up; the layer needs <c>/a</c> to hold the
+    /// whiteout, with the lower directory's attributes so that nothing else about <c>/a</c> changes.
+    /// </param>
+    public static LayerSourceNode Scan(string upperDir, uint callerUid, uint callerGid, List<string> skipped, CancellationToken ct,
+        Func<IReadOnlyList<byte[]>, LayerSourceNode?>? lowerDirectory = null)
     {
         var root = LayerSourceScanner.Scan(upperDir, skipped, ct);
         foreach (string meta in UnionfsMetaDirectories)
@@ -42,7 +48,7 @@ public static class OverlayUpperScanner
             var metaDir = root.Children[index].Value;
             root.Children.RemoveAt(index);
             if (metaDir.Type == LayerFileType.Directory)
-                AddUnionfsWhiteouts(metaDir, root);
+                AddUnionfsWhiteouts(metaDir, root, [], lowerDirectory);
         }
         Translate(root, callerUid, callerGid, new HashSet<LayerSourceNode>(ReferenceEqualityComparer.Instance));
         return root;
@@ -112,7 +118,8 @@ public static class OverlayUpperScanner
     }
 
     /// <summary>unionfs-fuse (cow mode) mirrors each deleted path as <c>&lt;meta&gt;/&lt;path&gt;_HIDDEN~</c>.</summary>
-    private static void AddUnionfsWhiteouts(LayerSourceNode metaDir, LayerSourceNode target)
+    private static void AddUnionfsWhiteouts(LayerSourceNode metaDir, LayerSourceNode target, List<byte[]> path,
+        Func<IReadOnlyList<byte[]>, LayerSourceNode?>? lowerDirectory)
     {
         foreach (var (name, child) in metaDir.Children)
         {
@@ -129,9 +136,18 @@ public static class OverlayUpperScanner
             if (child.Type != LayerFileType.Directory)
                 continue;
             var existing = target.Children.FirstOrDefault(c => c.Key.AsSpan().SequenceEqual(name)).Value;
-            if (existing is null || existing.Type != LayerFileType.Directory)
-                continue; // the directory itself is gone from the upper layer: nothing below it to hide there
-            AddUnionfsWhiteouts(child, existing);
+            List<byte[]> childPath = [.. path, name];
+            if (existing is null)
+            {
+                // Not copied up: the directory as the lower layers have it, to carry the whiteouts.
+                existing = lowerDirectory?.Invoke(childPath);
+                if (existing is null)
+                    continue; // no such lower directory: nothing below it to hide
+                target.Children.Add(new(name, existing));
+            }
+            if (existing.Type != LayerFileType.Directory)
+                continue;
+            AddUnionfsWhiteouts(child, existing, childPath, lowerDirectory);
         }
     }
 }
