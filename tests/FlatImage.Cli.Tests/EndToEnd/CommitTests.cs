@@ -7,8 +7,25 @@ namespace FlatImage.Cli.Tests.EndToEnd;
 /// unprivileged user: the next run sees exactly the tree the writable layer showed, now served
 /// from the new layer, and the writable layer is empty.
 /// </summary>
-public sealed class CommitTests
+public sealed class CommitTests : IDisposable
 {
+    // Image directories (and commit destinations) of this test, removed afterwards: every image
+    // is a copy of the launcher and the suite has many.
+    private readonly List<string> _scratch = new();
+
+    public void Dispose()
+    {
+        foreach (string dir in _scratch)
+            Launcher.RunProcess("rm", ["-rf", "--one-file-system", dir], null, null);
+    }
+
+    private string NewImage(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        _scratch.Add(Path.GetDirectoryName(image)!);
+        return image;
+    }
+
     public static TheoryData<Identity, string> IdentitiesAndModes => new()
     {
         { Identity.Root, "binary" }, { Identity.Root, "layer" }, { Identity.Root, "file" },
@@ -35,7 +52,7 @@ public sealed class CommitTests
     [MemberData(nameof(IdentitiesAndModes))]
     public void Commit_keeps_the_view_and_empties_the_writable_layer(Identity who, string mode)
     {
-        string image = BusyboxImage.New(who);
+        string image = NewImage(who);
         MustSucceed(Run(who, image, "fim-root", "sh", "-c", Changes));
         string before = ViewOf(who, image);
         Assert.Contains("/bin/ls gone", before);
@@ -74,7 +91,7 @@ public sealed class CommitTests
     [MemberData(nameof(Identities))]
     public void Commit_of_a_unionfs_writable_layer_keeps_the_view(Identity who)
     {
-        string image = BusyboxImage.New(who);
+        string image = NewImage(who);
         MustSucceed(Run(who, image, "fim-overlay", "set", "unionfs"));
         MustSucceed(Run(who, image, "fim-root", "sh", "-c", Changes));
         string before = ViewOf(who, image);
@@ -96,7 +113,7 @@ public sealed class CommitTests
     [MemberData(nameof(Identities))]
     public void Two_commits_stack(Identity who)
     {
-        string image = BusyboxImage.New(who);
+        string image = NewImage(who);
         MustSucceed(Run(who, image, "fim-root", "sh", "-c", Changes));
         MustSucceed(Run(who, image, "fim-layer", "commit", "layer"));
         MustSucceed(Run(who, image, "fim-root", "sh", "-c", "rm /opt/app/top && echo second > /opt/app/second && rm -r /opt/app/sub && chmod 700 /var"));
@@ -116,7 +133,7 @@ public sealed class CommitTests
     [MemberData(nameof(Identities))]
     public void Commit_is_refused_while_an_instance_runs(Identity who)
     {
-        string image = BusyboxImage.New(who);
+        string image = NewImage(who);
         string started = Path.Combine(Upper(image), "started");
         using var running = Launcher.Start(who, image, Env(who, image), "fim-root", "sh", "-c", "touch /started; sleep 30");
         try
@@ -141,7 +158,7 @@ public sealed class CommitTests
     [MemberData(nameof(Identities))]
     public void A_commit_killed_mid_append_leaves_the_image_and_the_writable_layer(Identity who)
     {
-        string image = BusyboxImage.New(who);
+        string image = NewImage(who);
         MustSucceed(Run(who, image, "fim-root", "sh", "-c", Changes));
         string before = ViewOf(who, image);
         string layersBefore = Run(who, image, "fim-layer", "list").Stdout;
@@ -169,7 +186,7 @@ public sealed class CommitTests
     [MemberData(nameof(Identities))]
     public void Commit_file_refuses_an_existing_destination(Identity who)
     {
-        string image = BusyboxImage.New(who);
+        string image = NewImage(who);
         MustSucceed(Run(who, image, "fim-root", "touch", "/kept"));
         string existing = Path.Combine(Path.GetDirectoryName(image)!, "exists.layer");
         File.WriteAllText(existing, "x");
@@ -177,6 +194,27 @@ public sealed class CommitTests
         Assert.Equal(125, result.ExitCode);
         Assert.Equal("E::fim-layer::Destination file already exists\n", result.Stderr);
         Assert.True(File.Exists(Path.Combine(Upper(image), "kept")));
+    }
+
+    [Fact]
+    public void Commit_layer_numbers_after_the_highest_and_stops_at_999()
+    {
+        var who = Identity.Root;
+        string image = NewImage(who);
+        string layers = Path.Combine(DataDir(image), "layers");
+        Directory.CreateDirectory(layers);
+        File.WriteAllText(Path.Combine(layers, "layer-041.layer"), "not a layer: skipped by runs, counted by commits");
+        File.WriteAllText(Path.Combine(layers, "notes.txt"), "");
+        MustSucceed(Run(who, image, "fim-root", "touch", "/a"));
+        var first = Run(who, image, "fim-layer", "commit", "layer");
+        Assert.Equal($"Layer saved to '{Path.Combine(layers, "layer-042.layer")}'\nFinished erasing files\n", first.Stdout);
+
+        File.WriteAllText(Path.Combine(layers, "layer-999.layer"), "");
+        MustSucceed(Run(who, image, "fim-root", "touch", "/b"));
+        var full = Run(who, image, "fim-layer", "commit", "layer");
+        Assert.Equal(125, full.ExitCode);
+        Assert.Equal("E::fim-layer::Maximum number of layers exceeded\n", full.Stderr);
+        Assert.True(File.Exists(Path.Combine(Upper(image), "b")));
     }
 
     private static string ViewOf(Identity who, string image)
@@ -217,10 +255,11 @@ public sealed class CommitTests
     private static string Upper(string image) => Path.Combine(DataDir(image), "root");
 
     /// <summary>/dev/shm is a tmpfs, the image's directory is not (usually): the move crosses filesystems.</summary>
-    private static string FreshPathOnAnotherFilesystem(Identity who)
+    private string FreshPathOnAnotherFilesystem(Identity who)
     {
         string dir = Path.Combine("/dev/shm", $"fim-commit-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
+        _scratch.Add(dir);
         if (who == Identity.User)
             Launcher.Chown(dir);
         return Path.Combine(dir, "committed.layer");
