@@ -51,6 +51,8 @@ public static partial class LayerCommit
         Directory.CreateDirectory(tmpDir);
         string temp = Path.Combine(tmpDir, "layer.tmp");
         File.Delete(temp); // left by an interrupted commit: its upper data is still in place
+        string erasing = Path.Combine(tmpDir, "erasing");
+        TreeRemover.RemoveWithoutCrossingMounts(erasing); // an old writable layer whose layer was placed
 
         var skipped = new List<string>();
         var host = HostIdentity.Current();
@@ -81,7 +83,7 @@ public static partial class LayerCommit
         }
         placed?.Invoke(target);
 
-        ClearUpper(upper, skipped);
+        ClearUpper(upper, erasing, skipped);
         return target;
     }
 
@@ -137,11 +139,26 @@ public static partial class LayerCommit
     }
 
     /// <summary>
-    /// Empties the writable layer once its contents are safe in the new layer. Entries the layer
-    /// could not hold (sockets, directories we cannot read) stay. Mounts are never crossed.
+    /// Empties the writable layer once its contents are safe in the new layer. Deleting entry by
+    /// entry could stop halfway (a crash) with an opaque directory still in place but only part of
+    /// its files left: it would hide the committed copies below it. So the whole directory is
+    /// renamed away and replaced by an empty one in one step, then deleted (a leftover is deleted
+    /// by the next commit). Entries the layer could not hold (sockets, directories we cannot read)
+    /// must stay, so with any of those the entries are deleted one by one instead.
+    /// Mounts are never crossed.
     /// </summary>
-    private static void ClearUpper(string upper, List<string> skipped)
+    private static void ClearUpper(string upper, string erasing, List<string> skipped)
     {
+        if (skipped.Count == 0)
+        {
+            var mode = File.GetUnixFileMode(upper);
+            Directory.Move(upper, erasing);
+            Directory.CreateDirectory(upper, mode);
+            RawPathFiles.FsyncDirectory(Path.GetDirectoryName(upper)!);
+            RawPathFiles.FsyncDirectory(Path.GetDirectoryName(erasing)!);
+            TreeRemover.RemoveWithoutCrossingMounts(erasing);
+            return;
+        }
         var keep = new HashSet<string>(skipped.Select(s => s.TrimEnd('/')), StringComparer.Ordinal);
         foreach (string entry in Directory.EnumerateFileSystemEntries(upper).ToList())
         {
