@@ -1,7 +1,14 @@
+using Akka.Actor;
+using Akka.Hosting;
+using FlatImage.Actors.Commit;
+using FlatImage.Actors.Hosting;
 using FlatImage.Cli.CommandLine;
 using FlatImage.Cli.Output;
 using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Commit;
 using FlatImage.Runtime.Layers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace FlatImage.Cli.Commands;
 
@@ -25,10 +32,11 @@ public static class LayerCommand
                 string mode = args.NextKeyword() ?? throw new CommandException("Missing op for 'commit' (binary,layer,file)");
                 if (mode is not ("binary" or "layer" or "file"))
                     throw new CommandException("Invalid commit operation");
-                if (mode == "file" && args.Next() is null)
+                string? destination = null;
+                if (mode == "file" && (destination = args.Next()) is null)
                     throw new CommandException("Missing path for 'file' operation");
                 args.End("fim-layer commit");
-                throw new CommandException("fim-layer commit is not available in this build yet", critical: false);
+                return Commit(context, mode switch { "binary" => CommitMode.Binary, "layer" => CommitMode.Layer, _ => CommitMode.File }, destination);
             case "mount":
                 return LayerMountCommand.Run(context, args);
             case "list":
@@ -39,6 +47,38 @@ public static class LayerCommand
                 return 0;
             default:
                 throw new CommandException("Invalid layer operation");
+        }
+    }
+
+    /// <summary>
+    /// Starts the actor system, asks <see cref="LayerCommitActor"/> to commit, and prints the
+    /// confirmation lines (cli.md §1.4): the placement line as soon as the layer is durable, the
+    /// erase line only when the writable layer was emptied too.
+    /// </summary>
+    private static int Commit(CommandContext context, CommitMode mode, string? destination)
+    {
+        using var host = LauncherActorSystem.Build(actors: (system, registry) =>
+            registry.TryRegister<LayerCommitActor>(system.ActorOf(LayerCommitActor.Props(), "commit")));
+        host.StartAsync().GetAwaiter().GetResult();
+        try
+        {
+            var commit = host.Services.GetRequiredService<IRequiredActor<LayerCommitActor>>().ActorRef;
+            var request = new CommitLayer(context.ImagePath, mode, destination, LayerWriterOptions.FromEnvironment(),
+                new ProgressReporter(context.Error, "fim-layer commit"));
+            var result = commit.Ask<CommitLayerResult>(request, Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
+            if (result.Placed)
+            {
+                context.Out.WriteLine(mode == CommitMode.Binary ? "Filesystem appended to binary without errors" : $"Layer saved to '{result.SavedTo}'");
+                context.Out.Flush();
+            }
+            if (result.Error is not null)
+                throw new CommandException(result.Error, critical: false);
+            context.Out.WriteLine("Finished erasing files");
+            return 0;
+        }
+        finally
+        {
+            host.StopAsync().GetAwaiter().GetResult();
         }
     }
 

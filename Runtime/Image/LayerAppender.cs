@@ -13,7 +13,8 @@ namespace FlatImage.Runtime.Image;
 /// </summary>
 public static class LayerAppender
 {
-    public static void Append(string imagePath, string layerPath, CancellationToken cancellationToken = default)
+    /// <param name="stallMarker">test hook (commit's FIM_TEST_STALL_COMMIT_APPEND): after half the layer, create this file and stall.</param>
+    public static void Append(string imagePath, string layerPath, CancellationToken cancellationToken = default, string? stallMarker = null)
     {
         long size = ValidateLayerFile(layerPath);
         using var layer = File.OpenHandle(layerPath, FileMode.Open, FileAccess.Read);
@@ -37,8 +38,16 @@ public static class LayerAppender
         var buffer = new byte[1 << 20];
         for (long done = 0; done < size;)
         {
+            if (!string.IsNullOrEmpty(stallMarker) && done >= size / 2)
+            {
+                File.WriteAllText(stallMarker, "stalled");
+                Thread.Sleep(Timeout.Infinite);
+            }
             cancellationToken.ThrowIfCancellationRequested();
-            int n = RandomAccess.Read(layer, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - done)), done);
+            long chunk = Math.Min(buffer.Length, size - done);
+            if (!string.IsNullOrEmpty(stallMarker) && done < size / 2)
+                chunk = Math.Min(chunk, size / 2 - done); // stop exactly halfway
+            int n = RandomAccess.Read(layer, buffer.AsSpan(0, (int)chunk), done);
             if (n <= 0)
                 throw new InvalidImageException($"Layer file '{layerPath}' changed while it was appended");
             RandomAccess.Write(image, buffer.AsSpan(0, n), offset + done);

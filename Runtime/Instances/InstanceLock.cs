@@ -19,8 +19,15 @@ namespace FlatImage.Runtime.Instances;
 public sealed class InstanceLock : IDisposable
 {
     private readonly SafeFileHandle _file;
+    private IDisposable? _dataDirectoryLock;
 
     private InstanceLock(SafeFileHandle file) => _file = file;
+
+    /// <summary>
+    /// Keeps the run's shared <see cref="DataDirectoryLock"/> for exactly as long as this instance
+    /// lives: whoever owns the instance lock (InstanceActor) releases both together.
+    /// </summary>
+    public void Hold(DataDirectoryLock dataDirectoryLock) => _dataDirectoryLock = dataDirectoryLock;
 
     public const string FileName = ".lock";
 
@@ -79,7 +86,11 @@ public sealed class InstanceLock : IDisposable
         return new InstanceLock(file);
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        _dataDirectoryLock?.Dispose();
+        _file.Dispose();
+    }
 
     private static void Flock(SafeFileHandle file, int operation, string path)
     {

@@ -27,7 +27,20 @@ public static class RunPlanner
 
         var paths = InstancePaths.For(runtimeRoot, DataDirectory.CreateForRun(imagePath), Environment.ProcessId);
         DeadInstances.Clean(paths.InstancesRoot);
-        instanceLock = InstanceLock.Acquire(paths.Instance);
+        // Shared for the whole run, so that `fim-layer commit` sees this instance and refuses to
+        // rewrite the writable layer under its overlay (cli.md §13.5). Taken before the instance
+        // lock: a run waits here while a commit is in progress.
+        var dataLock = DataDirectoryLock.AcquireShared(paths.DataDirectory);
+        try
+        {
+            instanceLock = InstanceLock.Acquire(paths.Instance);
+        }
+        catch
+        {
+            dataLock.Dispose();
+            throw;
+        }
+        instanceLock.Hold(dataLock);
         CreateDirectories(paths);
 
         var host = HostEnvironment();

@@ -1,0 +1,55 @@
+using Akka.Actor;
+using FlatImage.Runtime.Commit;
+using FlatImage.Runtime.Layers;
+
+namespace FlatImage.Actors.Commit;
+
+/// <summary>
+/// <c>fim-layer commit</c> (design.md, Actors): compresses the writable layer, places the new
+/// layer and then empties the writable layer (<see cref="LayerCommit"/>), answering
+/// <see cref="CommitLayerResult"/>. The work is blocking I/O and compression, so it runs on the
+/// thread pool and its outcome comes back to the asker as a message; the actor holds no state,
+/// and one commit at a time is guarded by the data directory's lock, not by the mailbox.
+/// </summary>
+public sealed class LayerCommitActor : ReceiveActor
+{
+    public LayerCommitActor() => Receive<CommitLayer>(HandleCommit);
+
+    // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
+    public static Props Props() => Akka.Actor.Props.Create(() => new LayerCommitActor());
+
+    private void HandleCommit(CommitLayer request)
+    {
+        Task.Run(() => Commit(request)).PipeTo(Sender);
+    }
+
+    private static CommitLayerResult Commit(CommitLayer request)
+    {
+        bool placed = false;
+        string? savedTo = null;
+        try
+        {
+            savedTo = LayerCommit.Run(request.ImagePath, request.Mode, request.Destination, request.Options, request.Progress,
+                target => { placed = true; savedTo = target; }, CancellationToken.None);
+            return new CommitLayerResult(placed, savedTo, null);
+        }
+        catch (CommitException e)
+        {
+            return new CommitLayerResult(placed, savedTo, e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidLayerException or Runtime.Image.InvalidImageException)
+        {
+            // After placement the layer is safe; a failure here only leaves the upper data in place.
+            return new CommitLayerResult(placed, savedTo, e.Message);
+        }
+    }
+}
+
+/// <summary>Commit the writable layer of <paramref name="ImagePath"/>; answered with <see cref="CommitLayerResult"/>.</summary>
+public sealed record CommitLayer(string ImagePath, CommitMode Mode, string? Destination, LayerWriterOptions Options, IProgress<LayerProgress>? Progress);
+
+/// <summary>
+/// The outcome: <paramref name="Placed"/> once the new layer is durable (then <paramref name="SavedTo"/>
+/// is its path, null for a binary commit); <paramref name="Error"/> is the primary message of a failure.
+/// </summary>
+public sealed record CommitLayerResult(bool Placed, string? SavedTo, string? Error);

@@ -1,0 +1,174 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using FlatImage.Native.Io;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Instances;
+using FlatImage.Runtime.Layers;
+using FlatImage.Runtime.Sandbox;
+
+namespace FlatImage.Runtime.Commit;
+
+/// <summary>
+/// <c>fim-layer commit</c> (cli.md §13.5): turns the writable layer into a read-only layer and
+/// empties it.
+///
+/// Overview: the user's changes exist in exactly one place until the new layer is durable, so
+/// the order is fixed: build into <c>&lt;data&gt;/tmp/layer.tmp</c> and fsync it; place it (each
+/// placement is itself crash-safe: the image append leaves a truncated tail readers ignore,
+/// moves end in a rename or link and a directory fsync); only then delete the upper directory's
+/// entries. A crash before the last step leaves the upper data in place (and at worst the same
+/// changes twice, once in the new layer and once above it, which shows the same tree). The
+/// whole commit holds the data directory's lock exclusively, so no run's overlay is writing the
+/// upper directory meanwhile.
+/// </summary>
+public static partial class LayerCommit
+{
+    /// <summary>Test hook: during <c>commit binary</c>, append half the layer, create this marker file and stall.</summary>
+    public const string StallVariable = "FIM_TEST_STALL_COMMIT_APPEND";
+
+    /// <summary>Runs the commit; returns the path the layer was saved to (null for <see cref="CommitMode.Binary"/>).</summary>
+    /// <param name="placed">called once the layer is placed, before the writable layer is cleared (for the confirmation line).</param>
+    /// <exception cref="CommitException">refused (a run is active, the destination exists, too many layers).</exception>
+    public static string? Run(string imagePath, CommitMode mode, string? destination, LayerWriterOptions options,
+        IProgress<LayerProgress>? progress, Action<string?>? placed, CancellationToken ct)
+    {
+        string data = DataDirectory.CreateForRun(imagePath);
+        using var held = DataDirectoryLock.TryAcquireExclusive(data)
+            ?? throw new CommitException($"Another instance is running on {data}");
+
+        string? target = mode switch
+        {
+            CommitMode.Layer => NextManagedLayer(DataDirectory.LayersOf(data)),
+            CommitMode.File => Path.GetFullPath(destination ?? throw new ArgumentNullException(nameof(destination))),
+            _ => null,
+        };
+        if (mode == CommitMode.File && Path.Exists(target))
+            throw new CommitException("Destination file already exists");
+
+        string upper = Path.Combine(data, "root");
+        Directory.CreateDirectory(upper);
+        string tmpDir = Path.Combine(data, "tmp");
+        Directory.CreateDirectory(tmpDir);
+        string temp = Path.Combine(tmpDir, "layer.tmp");
+        File.Delete(temp); // left by an interrupted commit: its upper data is still in place
+        string erasing = Path.Combine(tmpDir, "erasing");
+        TreeRemover.RemoveWithoutCrossingMounts(erasing); // an old writable layer whose layer was placed
+
+        var skipped = new List<string>();
+        var host = HostIdentity.Current();
+        LayerSourceNode root;
+        using (var lower = new LowerDirectories(imagePath))
+            root = OverlayUpperScanner.Scan(upper, host.Uid, host.Gid, skipped, ct, lower.Find);
+        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+        {
+            LayerWriter.WriteTo(root, stream, options, progress, ct);
+            stream.Flush(flushToDisk: true);
+        }
+        RawPathFiles.FsyncDirectory(tmpDir);
+
+        switch (mode)
+        {
+            case CommitMode.Binary:
+                LayerAppender.Append(imagePath, temp, ct, Environment.GetEnvironmentVariable(StallVariable));
+                File.Delete(temp);
+                break;
+            case CommitMode.Layer:
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Move(temp, target!, overwrite: false);
+                RawPathFiles.FsyncDirectory(Path.GetDirectoryName(target)!);
+                break;
+            case CommitMode.File:
+                MoveAcrossFilesystems(temp, target!);
+                break;
+        }
+        placed?.Invoke(target);
+
+        ClearUpper(upper, erasing, skipped);
+        return target;
+    }
+
+    /// <summary><c>layer-NNN.layer</c> one above the highest existing one; the first is <c>layer-000.layer</c>.</summary>
+    public static string NextManagedLayer(string layersDir)
+    {
+        int highest = -1;
+        if (Directory.Exists(layersDir))
+            foreach (string file in Directory.EnumerateFileSystemEntries(layersDir))
+                if (ManagedLayerName().Match(Path.GetFileName(file)) is { Success: true } m
+                    && int.TryParse(m.Groups[1].ValueSpan, out int n))
+                    highest = Math.Max(highest, n);
+        if (highest >= 999)
+            throw new CommitException("Maximum number of layers exceeded");
+        return Path.Combine(layersDir, $"layer-{highest + 1:D3}.layer");
+    }
+
+    [GeneratedRegex(@"^layer-([0-9]+)\.layer$")]
+    private static partial Regex ManagedLayerName();
+
+    /// <summary>
+    /// The destination may be on another filesystem than the data directory, where rename(2)
+    /// fails with EXDEV. So the layer is copied next to the destination first, fsynced, and then
+    /// linked into place without overwriting: the destination name never shows a partial layer.
+    /// </summary>
+    private static void MoveAcrossFilesystems(string source, string destination)
+    {
+        string dir = Path.GetDirectoryName(destination)!;
+        string staging = Path.Combine(dir, $".{Path.GetFileName(destination)}.tmp-{Environment.ProcessId}");
+        try
+        {
+            using (var input = new FileStream(source, FileMode.Open, FileAccess.Read))
+            using (var output = new FileStream(staging, FileMode.CreateNew, FileAccess.Write))
+            {
+                input.CopyTo(output, 1 << 20);
+                output.Flush(flushToDisk: true);
+            }
+            try
+            {
+                File.Move(staging, destination, overwrite: false);
+            }
+            catch (IOException) when (Path.Exists(destination))
+            {
+                throw new CommitException("Destination file already exists");
+            }
+            RawPathFiles.FsyncDirectory(dir);
+        }
+        finally
+        {
+            File.Delete(staging);
+        }
+        File.Delete(source);
+    }
+
+    /// <summary>
+    /// Empties the writable layer once its contents are safe in the new layer. Deleting entry by
+    /// entry could stop halfway (a crash) with an opaque directory still in place but only part of
+    /// its files left: it would hide the committed copies below it. So the whole directory is
+    /// renamed away and replaced by an empty one in one step, then deleted (a leftover is deleted
+    /// by the next commit). Entries the layer could not hold (sockets, directories we cannot read)
+    /// must stay, so with any of those the entries are deleted one by one instead.
+    /// Mounts are never crossed.
+    /// </summary>
+    private static void ClearUpper(string upper, string erasing, List<string> skipped)
+    {
+        if (skipped.Count == 0)
+        {
+            var mode = File.GetUnixFileMode(upper);
+            Directory.Move(upper, erasing);
+            Directory.CreateDirectory(upper, mode);
+            RawPathFiles.FsyncDirectory(Path.GetDirectoryName(upper)!);
+            RawPathFiles.FsyncDirectory(Path.GetDirectoryName(erasing)!);
+            TreeRemover.RemoveWithoutCrossingMounts(erasing);
+            return;
+        }
+        var keep = new HashSet<string>(skipped.Select(s => s.TrimEnd('/')), StringComparer.Ordinal);
+        foreach (string entry in Directory.EnumerateFileSystemEntries(upper).ToList())
+        {
+            if (keep.Any(k => k == entry || k.StartsWith(entry + "/", StringComparison.Ordinal)))
+                continue;
+            if (FileStatus.TryLstat(Encoding.UTF8.GetBytes(entry), out var st) == 0 && st.FileType == Native.Interop.Stat.S_IFDIR)
+                TreeRemover.RemoveWithoutCrossingMounts(entry);
+            else
+                File.Delete(entry);
+        }
+        RawPathFiles.FsyncDirectory(upper);
+    }
+}
