@@ -8,6 +8,8 @@ cd "$(dirname "$0")"
 ./build.sh
 
 export FIM_LAUNCHER="$PWD/out/launcher/flatimage"
+# Test runs remove their own images; clear what an interrupted run left (never across a mount).
+rm -rf --one-file-system /tmp/fim-e2e-* 2>/dev/null || true
 results="$PWD/out/test-results"
 rm -rf "$results"
 status=0

@@ -23,7 +23,7 @@ public static class BusyboxImage
         const string busybox = "/bin/busybox";
         if (!File.Exists(busybox))
             throw new FileNotFoundException("busybox-static is not installed (apt-get install busybox-static)", busybox);
-        string dir = Directory.CreateTempSubdirectory("fim-e2e-busybox-").FullName;
+        string dir = Launcher.NewDirectory();
         File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
         string tree = Path.Combine(dir, "tree");
         foreach (string d in new[] { "bin", "etc", "tmp", "root", "home", "usr/bin", "var/tmp" })

@@ -31,10 +31,21 @@ public static class Launcher
 
     public static (int Uid, int Gid) TestUserIds => User.Value;
 
+    private static readonly Lazy<string> RunRoot = new(CreateRunRoot);
+
+    /// <summary>A fresh directory for one test, inside this test run's directory (removed when the run ends).</summary>
+    public static string NewDirectory()
+    {
+        string dir = System.IO.Path.Combine(RunRoot.Value, Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(dir);
+        File.SetUnixFileMode(dir, (UnixFileMode)0b111_000_000);
+        return dir;
+    }
+
     /// <summary>A fresh directory holding a fresh image, owned by <paramref name="identity"/>.</summary>
     public static string NewImage(Identity identity, string name = "app.flatimage")
     {
-        string dir = Directory.CreateTempSubdirectory("fim-e2e-").FullName;
+        string dir = NewDirectory();
         string image = System.IO.Path.Combine(dir, name);
         File.Copy(Path, image);
         if (identity == Identity.User)
@@ -88,6 +99,28 @@ public static class Launcher
             throw new TimeoutException($"the launcher did not exit within 60 s\nstdout:\n{Completed(stdout)}\nstderr:\n{Completed(stderr)}");
         }
         return new RunResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>
+    /// Every image a run makes (a 28 MB launcher copy each, hundreds per run) lives below one
+    /// directory that is removed when the test process exits — without crossing into a mount a
+    /// failed test may have left (those are detached lazily first).
+    /// </summary>
+    private static string CreateRunRoot()
+    {
+        string root = Directory.CreateTempSubdirectory($"fim-e2e-run-{Environment.ProcessId}-").FullName;
+        File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (string line in File.ReadLines("/proc/self/mountinfo").Reverse())
+            {
+                string mountpoint = line.Split(' ')[4];
+                if (mountpoint.StartsWith(root + "/", StringComparison.Ordinal))
+                    RunProcess("umount", ["-l", mountpoint], null, null);
+            }
+            RunProcess("rm", ["-rf", "--one-file-system", root], null, null);
+        };
+        return root;
     }
 
     private static string Completed(Task<string> output) => output.Wait(2_000) ? output.Result : "(still open)";
