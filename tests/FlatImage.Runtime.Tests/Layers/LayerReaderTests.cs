@@ -350,22 +350,13 @@ public sealed class LayerReaderTests : IClassFixture<DebianTreeFixture>, IDispos
 
     private static void Snapshot(LayerReader reader, ulong dir, string path, Dictionary<string, byte[]> into)
     {
-        var children = new List<(ulong, string, LayerInode)>();
-        reader.ReadDirectory(dir, 0, (long _, ReadOnlySpan<byte> name, ulong ino, in LayerInode inode) =>
+        var files = new List<(string, ulong, long)>();
+        Collect(reader, dir, path, files);
+        foreach (var (child, ino, size) in files)
         {
-            children.Add((ino, path + "/" + Encoding.UTF8.GetString(name), inode));
-            return true;
-        });
-        foreach (var (ino, child, inode) in children)
-        {
-            if (inode.Type == LayerFileType.Directory)
-                Snapshot(reader, ino, child, into);
-            else if (inode.Type == LayerFileType.Regular)
-            {
-                var bytes = new byte[inode.Size];
-                Assert.Equal(0, reader.Read(ino, 0, bytes, out _));
-                into[child] = bytes;
-            }
+            var bytes = new byte[size];
+            Assert.Equal(0, reader.Read(ino, 0, bytes, out _));
+            into[child] = bytes;
         }
     }
 
