@@ -78,21 +78,19 @@ public class FuseMountTests(ITestOutputHelper output)
     public void A_failing_fusermount3_is_reported_in_one_line()
     {
         FuseProbeProcess.EnsureUser();
-        var dir = FuseProbeProcess.CreateMountpoint();
+        // A mount point the test user cannot reach (root's, mode 0700) makes fusermount3 fail.
+        // (Changing /dev/fuse's mode would do too, but it is machine-wide and other test
+        // assemblies mount as the user at the same time.)
+        var dir = Directory.CreateTempSubdirectory("fim-forbidden-").FullName;
         try
         {
-            // fusermount3 3.14 opens /dev/fuse with the caller's rights, so mode 0600 stops it
-            // (and with it the user path altogether: a user who can mount can also clone).
-            Tool.Out("chmod", "0600", "/dev/fuse");
             var ex = Assert.Throws<InvalidOperationException>(() => FuseProbeProcess.Start(dir).Dispose());
-            Assert.Contains("failed to open /dev/fuse", ex.Message);
             Assert.Contains("exited with status 1 without passing the fuse fd", ex.Message);
             Assert.False(FuseMount.IsInMountinfo(dir));
         }
         finally
         {
-            Tool.Out("chmod", "0666", "/dev/fuse");
-            Cleanup(dir);
+            Directory.Delete(dir);
         }
     }
 
