@@ -32,13 +32,7 @@ public sealed class ImageFileTests
         string marker = Path.Combine(Path.GetDirectoryName(image)!, "stalled");
         var env = new Dictionary<string, string?> { ["FIM_TEST_STALL_CONFIG_WRITE"] = marker };
         using var writer = Launcher.Start(who, image, env, "fim-perms", "set", "gpu,audio,xorg,input,usb,dev");
-        var deadline = Stopwatch.StartNew();
-        while (!File.Exists(marker))
-        {
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "the writer never reached the stall point");
-            Assert.False(writer.HasExited, "the writer exited before the stall point");
-            Thread.Sleep(10);
-        }
+        Launcher.WaitForFile(marker, writer, "the writer's stall point");
         // Half of the new slot is on disk: kill the writer (and setpriv's child with it) right there.
         KillTree(writer);
 
@@ -121,9 +115,7 @@ public sealed class ImageFileTests
         string image = Launcher.NewImage(who);
         string marker = Path.Combine(Path.GetDirectoryName(image)!, "stalled");
         using var writer = Launcher.Start(who, image, new Dictionary<string, string?> { ["FIM_TEST_STALL_CONFIG_WRITE"] = marker }, "fim-perms", "add", "home");
-        var deadline = Stopwatch.StartNew();
-        while (!File.Exists(marker) && deadline.Elapsed < TimeSpan.FromSeconds(30))
-            Thread.Sleep(10);
+        Launcher.WaitForFile(marker, writer, "the writer's stall point");
         try
         {
             // While the launcher runs, the image can be opened for writing: nothing executes it (no ETXTBSY).

@@ -88,6 +88,18 @@ public static class Launcher
         }
     }
 
+    /// <summary>Waits until <paramref name="path"/> exists: the program signals a point it reached. Fails after 30 s or if the process ended first.</summary>
+    public static void WaitForFile(string path, Process process, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(path))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"{what}: not within 30 s");
+            Assert.False(process.HasExited, $"{what}: the process exited first");
+            Thread.Sleep(10);
+        }
+    }
+
     public static RunResult Finish(Process process)
     {
         var stdout = process.StandardOutput.ReadToEndAsync();

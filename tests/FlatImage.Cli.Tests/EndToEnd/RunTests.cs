@@ -220,18 +220,13 @@ public sealed class RunTests
             Launcher.Chown(Path.GetDirectoryName(image)!, recursive: true);
         Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
         using var run = Launcher.Start(who, image, null, "fim-exec", "sh", "-c", "echo > /outside/started; sleep 60");
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(marker))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the program never started");
-            Thread.Sleep(20);
-        }
+        Launcher.WaitForFile(marker, run, "the program never started");
         int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
         string instances = $"/tmp/fim-{uid}/app";
         Assert.NotEmpty(Mounts(instances));
         // SIGKILL the launcher itself (setpriv exec'd it, same pid).
         Process.GetProcessById(run.Id).Kill();
-        clock.Restart();
+        var clock = Stopwatch.StartNew();
         while (Mounts(instances).Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(2))
             Thread.Sleep(20);
         Assert.Empty(Mounts(instances));
@@ -250,12 +245,7 @@ public sealed class RunTests
         Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
         string marker = Path.Combine(Path.GetDirectoryName(image)!, "started");
         using var run = Launcher.Start(who, image, null, "fim-exec", "sh", "-c", "echo > /outside/started; sleep 60");
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(marker))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the program never started");
-            Thread.Sleep(20);
-        }
+        Launcher.WaitForFile(marker, run, "the program never started");
         Assert.Equal(0, Launcher.RunProcess("kill", [$"-{signal}", run.Id.ToString()], null, null).ExitCode);
         var result = Launcher.Finish(run);
         Assert.Equal(status, result.ExitCode);
@@ -305,12 +295,7 @@ public sealed class RunTests
             Launcher.Chown(dir, recursive: true);
         Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
         using var run = Launcher.Start(who, image, null, "fim-exec", "sh", "-c", "echo saved > /root/before; echo > /outside/started; sleep 60");
-        var clock = Stopwatch.StartNew();
-        while (!File.Exists(Path.Combine(dir, "started")))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the program never started");
-            Thread.Sleep(20);
-        }
+        Launcher.WaitForFile(Path.Combine(dir, "started"), run, "the program never started");
         var overlay = Process.GetProcessesByName("fuse-overlayfs").Where(p => ParentChain(p.Id).Contains(run.Id)).ToList();
         Assert.Single(overlay);
         overlay[0].Kill();
