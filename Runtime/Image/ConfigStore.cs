@@ -3,6 +3,7 @@ using FlatImage.Native;
 using FlatImage.Runtime.Config;
 using Microsoft.Win32.SafeHandles;
 using FlatImage.Native.Interop;
+using FlatImage.Native.Io;
 
 namespace FlatImage.Runtime.Image;
 
@@ -140,19 +141,8 @@ public static class ConfigStore
     /// <summary>An exclusive flock(2) held until disposed; it serializes writers of the same image (also across copies opened by path).</summary>
     public static IDisposable Lock(SafeFileHandle file, string path)
     {
-        bool added = false;
-        file.DangerousAddRef(ref added);
-        int fd = (int)file.DangerousGetHandle();
-        int rc;
-        do rc = SysFile.flock(fd, SysFile.LOCK_EX);
-        while (rc < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == 4 /* EINTR */);
-        if (rc < 0)
-        {
-            var error = ErrnoException.FromLastError("flock", path);
-            file.DangerousRelease();
-            throw error;
-        }
-        return new FileLock(file, fd);
+        FileLocks.Flock(file, SysFile.LOCK_EX, path);
+        return new FileLock(file, path);
     }
 
     public static void Fsync(SafeFileHandle file, string path)
@@ -177,7 +167,7 @@ public static class ConfigStore
         Thread.Sleep(Timeout.Infinite);
     }
 
-    private sealed class FileLock(SafeFileHandle file, int fd) : IDisposable
+    private sealed class FileLock(SafeFileHandle file, string path) : IDisposable
     {
         private int _released;
 
@@ -185,8 +175,9 @@ public static class ConfigStore
         {
             if (Interlocked.Exchange(ref _released, 1) != 0)
                 return;
-            SysFile.flock(fd, SysFile.LOCK_UN);
-            file.DangerousRelease();
+            // Closing the file would release the lock too; unlock explicitly so a caller that keeps
+            // the handle open (writing after the locked section) does not hold writers off.
+            FileLocks.Flock(file, SysFile.LOCK_UN, path);
         }
     }
 }

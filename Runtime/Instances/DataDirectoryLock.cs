@@ -1,5 +1,6 @@
 using FlatImage.Native;
 using FlatImage.Native.Interop;
+using FlatImage.Native.Io;
 using Microsoft.Win32.SafeHandles;
 
 namespace FlatImage.Runtime.Instances;
@@ -36,22 +37,15 @@ public sealed class DataDirectoryLock : IDisposable
         // O_CLOEXEC (the .NET default): the sandbox and the overlay must not inherit the lock,
         // or it would outlive the launcher.
         var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Read);
-        bool added = false;
-        file.DangerousAddRef(ref added);
         try
         {
-            int rc;
-            do rc = SysFile.flock((int)file.DangerousGetHandle(), operation);
-            while (rc < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR);
-            if (rc == 0)
+            if (FileLocks.Flock(file, operation, path))
                 return new DataDirectoryLock(file);
-            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            if (errno != Errno.EAGAIN)
-                throw new ErrnoException(errno, "flock", path);
         }
-        finally
+        catch
         {
-            file.DangerousRelease();
+            file.Dispose();
+            throw;
         }
         file.Dispose();
         return null;

@@ -1,5 +1,6 @@
 using FlatImage.Native;
 using FlatImage.Native.Interop;
+using FlatImage.Native.Io;
 using FlatImage.Runtime.Paths;
 using Microsoft.Win32.SafeHandles;
 
@@ -39,7 +40,7 @@ public sealed class InstanceLock : IDisposable
             RuntimeDirectory.CreateChild(instanceDirectory);
             string path = Path.Combine(instanceDirectory, FileName);
             var file = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite);
-            Flock(file, SysFile.LOCK_EX, path);
+            FileLocks.Flock(file, SysFile.LOCK_EX, path);
             if (StillLinked(file, path))
                 return new InstanceLock(file);
             file.Dispose();
@@ -74,11 +75,16 @@ public sealed class InstanceLock : IDisposable
         {
             return null;
         }
-        bool added = false;
-        file.DangerousAddRef(ref added);
-        int rc = SysFile.flock((int)file.DangerousGetHandle(), SysFile.LOCK_EX | SysFile.LOCK_NB);
-        file.DangerousRelease();
-        if (rc != 0 || !StillLinked(file, path))
+        bool taken;
+        try
+        {
+            taken = FileLocks.Flock(file, SysFile.LOCK_EX | SysFile.LOCK_NB, path);
+        }
+        catch (ErrnoException)
+        {
+            taken = false;
+        }
+        if (!taken || !StillLinked(file, path))
         {
             file.Dispose();
             return null;
@@ -90,24 +96,6 @@ public sealed class InstanceLock : IDisposable
     {
         _dataDirectoryLock?.Dispose();
         _file.Dispose();
-    }
-
-    private static void Flock(SafeFileHandle file, int operation, string path)
-    {
-        bool added = false;
-        file.DangerousAddRef(ref added);
-        try
-        {
-            int rc;
-            do rc = SysFile.flock((int)file.DangerousGetHandle(), operation);
-            while (rc < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR);
-            if (rc < 0)
-                throw ErrnoException.FromLastError("flock", path);
-        }
-        finally
-        {
-            file.DangerousRelease();
-        }
     }
 
     /// <summary>The locked file is still the one at <paramref name="path"/> (same inode), not an unlinked leftover.</summary>

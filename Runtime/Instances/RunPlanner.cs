@@ -7,7 +7,6 @@ using FlatImage.Runtime.Paths;
 using FlatImage.Runtime.Sandbox;
 using FlatImage.Runtime.Tools;
 
-using FlatImage.Runtime.Tools;
 
 namespace FlatImage.Runtime.Instances;
 
