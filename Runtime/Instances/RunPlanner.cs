@@ -25,6 +25,9 @@ public static class RunPlanner
             configOffset = ImageLayout.Read(file).ConfigOffset;
 
         var paths = InstancePaths.For(runtimeRoot, DataDirectory.CreateForRun(imagePath), Environment.ProcessId);
+        // The image's own tools come first (cli.md §6); the host's are only the fallback of an
+        // image without a bundle. Done before any lock is taken: a damaged bundle fails cleanly.
+        ToolsExtractor.Ensure(imagePath, paths.App);
         DeadInstances.Clean(paths.InstancesRoot);
         // Shared for the whole run, so that `fim-layer commit` sees this instance and refuses to
         // rewrite the writable layer under its overlay (cli.md §13.5). Taken before the instance
@@ -62,8 +65,8 @@ public static class RunPlanner
         string bwrap = HostTools.Find("bwrap", paths.AppBin) ?? throw new ToolMissingException("bwrap");
         if (hostIdentity.Uid != 0 && UserNamespaceSupport.Problem() is { } userns)
             throw new SandboxUnavailableException(userns);
-        if (hostIdentity.Uid != 0 && FuseMount.FindFusermount() is null)
-            throw new ToolMissingException("fusermount3");
+        if (hostIdentity.Uid != 0)
+            CheckFusermount();
 
         var overlay = EffectiveSettings.Overlay(config, out bool casefoldFallback);
         if (casefoldFallback)
@@ -108,6 +111,19 @@ public static class RunPlanner
             imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, bwrap,
             identity, hostIdentity, config, env, userBinds, permissionMounts, command,
             request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory);
+    }
+
+    /// <summary>
+    /// The one host program an unprivileged run needs besides the kernel: mounting FUSE takes
+    /// privilege, which only a setuid-root fusermount3 lends (fusermount3(1)). A copy without the
+    /// bit fails later with a vague "Operation not permitted"; say it here in one line.
+    /// </summary>
+    private static void CheckFusermount()
+    {
+        string fusermount = FuseMount.FindFusermount() ?? throw new ToolMissingException("fusermount3");
+        const uint S_ISUID = 0x800;
+        if (Native.Io.FileStatus.TryStat(System.Text.Encoding.UTF8.GetBytes(fusermount), out var st) == 0 && (st.Uid != 0 || (st.Mode & S_ISUID) == 0))
+            throw new SandboxUnavailableException($"{fusermount} is not setuid root; an unprivileged user needs it to mount FUSE filesystems (install the fuse3 package)");
     }
 
     private static void CreateDirectories(InstancePaths paths)

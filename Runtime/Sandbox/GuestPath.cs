@@ -3,14 +3,15 @@ namespace FlatImage.Runtime.Sandbox;
 /// <summary>
 /// Resolves paths inside the guest's tree as seen from the host (the merged root), following
 /// symlinks as the guest would: an absolute link target is relative to the guest's root, never
-/// the host's, and ".." stops at the root.
+/// the host's, and ".." stops at the root. Bind mounts (guest directory → host directory, such as
+/// the bundled tools' directories) are seen where the guest will see them.
 /// </summary>
 public static class GuestPath
 {
     private const int MaxLinks = 40; // as the kernel's ELOOP limit
 
     /// <summary>The host path of <paramref name="guestPath"/> under <paramref name="root"/> with every symlink followed, or null if it does not exist.</summary>
-    public static string? Resolve(string root, string guestPath)
+    public static string? Resolve(string root, string guestPath, IReadOnlyList<GuestBind>? binds = null)
     {
         var parts = new Stack<string>(Split(guestPath).Reverse());
         var resolved = new List<string>();
@@ -26,7 +27,7 @@ public static class GuestPath
                     resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
-            string host = Path.Combine(root, Path.Combine([.. resolved, part]));
+            string host = HostPath(root, "/" + string.Join('/', [.. resolved, part]), binds);
             var info = new FileInfo(host);
             if (info.LinkTarget is { } target)
             {
@@ -42,7 +43,22 @@ public static class GuestPath
                 return null;
             resolved.Add(part);
         }
-        return Path.Combine(root, Path.Combine([.. resolved]));
+        return HostPath(root, "/" + string.Join('/', resolved), binds);
+    }
+
+    /// <summary>Where a guest path (already free of links, "." and "..") lies on the host: below the deepest bind that covers it, else below the root.</summary>
+    private static string HostPath(string root, string guest, IReadOnlyList<GuestBind>? binds)
+    {
+        GuestBind? best = null;
+        foreach (var bind in binds ?? [])
+        {
+            string at = bind.Guest.TrimEnd('/');
+            if ((guest == at || guest.StartsWith(at + "/", StringComparison.Ordinal)) && (best is null || at.Length > best.Guest.TrimEnd('/').Length))
+                best = bind;
+        }
+        return best is null
+            ? Path.Combine(root, guest.TrimStart('/'))
+            : best.Host.TrimEnd('/') + guest[best.Guest.TrimEnd('/').Length..];
     }
 
     /// <summary>
@@ -50,7 +66,7 @@ public static class GuestPath
     /// looked up on the guest PATH. Returns the guest path, or null when not found; <paramref name="executable"/>
     /// says whether it may be executed (126 otherwise).
     /// </summary>
-    public static string? FindProgram(string root, string program, string pathVariable, out bool executable)
+    public static string? FindProgram(string root, string program, string pathVariable, out bool executable, IReadOnlyList<GuestBind>? binds = null)
     {
         executable = false;
         IEnumerable<string> candidates = program.Contains('/')
@@ -58,7 +74,7 @@ public static class GuestPath
             : pathVariable.Split(':', StringSplitOptions.RemoveEmptyEntries).Where(d => d.StartsWith('/')).Select(d => d.TrimEnd('/') + "/" + program);
         foreach (string candidate in candidates)
         {
-            if (Resolve(root, candidate) is not { } host)
+            if (Resolve(root, candidate, binds) is not { } host)
                 continue;
             if (Directory.Exists(host))
             {

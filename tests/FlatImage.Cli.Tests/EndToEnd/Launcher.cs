@@ -17,8 +17,10 @@ public sealed record RunResult(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>
-/// The published NativeAOT launcher, run as a user would run an image: a copy of it is an image
-/// with the default configuration. Runs as root or, through setpriv, as the test user.
+/// The base image build.sh writes (dist/blueprint.flatimage: the published NativeAOT launcher,
+/// the configuration region and the tools bundle), run as a user would run an image: a copy of it
+/// is an image with the default configuration, and every run uses its bundled tools. Runs as root
+/// or, through setpriv, as the test user.
 /// </summary>
 public static class Launcher
 {
@@ -70,6 +72,23 @@ public static class Launcher
         return Finish(start);
     }
 
+    /// <summary>
+    /// Runs the image through <paramref name="wrapper"/> (a command that ends by exec-ing its
+    /// arguments, such as <c>unshare -m sh -c '…; exec "$@"' sh</c>), with the same identity and
+    /// environment as <see cref="Run(Identity, string, IDictionary{string, string?}?, string[])"/>.
+    /// </summary>
+    public static RunResult RunWrapped(Identity identity, string image, IReadOnlyList<string> wrapper, IDictionary<string, string?>? env, params string[] args)
+    {
+        var info = StartInfo(identity, image, env, args);
+        var inner = new List<string> { info.FileName };
+        inner.AddRange(info.ArgumentList);
+        info.FileName = wrapper[0];
+        info.ArgumentList.Clear();
+        foreach (string a in wrapper.Skip(1).Concat(inner))
+            info.ArgumentList.Add(a);
+        return Finish(Process.Start(info)!);
+    }
+
     public static Process Start(Identity identity, string image, IDictionary<string, string?>? env, params string[] args)
     {
         var info = StartInfo(identity, image, env, args);
@@ -114,7 +133,7 @@ public static class Launcher
     }
 
     /// <summary>
-    /// Every image a run makes (a 28 MB launcher copy each, hundreds per run) lives below one
+    /// Every image a run makes (a 30 MB blueprint copy each, hundreds per run) lives below one
     /// directory that is removed when the test process exits — without crossing into a mount a
     /// failed test may have left (those are detached lazily first).
     /// </summary>
@@ -204,7 +223,7 @@ public static class Launcher
         {
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "FlatImage.sln")))
             {
-                string path = System.IO.Path.Combine(dir.FullName, "out", "launcher", "flatimage");
+                string path = System.IO.Path.Combine(dir.FullName, "dist", "blueprint.flatimage");
                 return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run ./build.sh first (or set FIM_LAUNCHER)");
             }
         }
