@@ -27,7 +27,14 @@ public static class GuestPath
                     resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
-            string host = HostPath(root, "/" + string.Join('/', [.. resolved, part]), binds);
+            string guest = "/" + string.Join('/', [.. resolved, part]);
+            if (binds is not null && binds.Any(b => b.Guest.StartsWith(guest + "/", StringComparison.Ordinal)))
+            {
+                // Above a bind: bwrap creates the directories leading to its mount point.
+                resolved.Add(part);
+                continue;
+            }
+            string host = HostPath(root, guest, binds);
             var info = new FileInfo(host);
             if (info.LinkTarget is { } target)
             {

@@ -50,13 +50,15 @@ public sealed class ToolsBundleTests
         var hidden = new[]
         {
             "/usr/bin/bwrap", "/usr/bin/fuse-overlayfs", "/usr/bin/unionfs", "/usr/bin/busybox", "/usr/bin/bash",
-            "/usr/lib/x86_64-linux-gnu/libfuse3.so.3", "/usr/lib/x86_64-linux-gnu/libfuse.so.2",
-            "/usr/lib/x86_64-linux-gnu/libselinux.so.1", "/usr/lib/x86_64-linux-gnu/libcap.so.2",
+            "/usr/lib/x86_64-linux-gnu/libfuse3.so.3", "/usr/lib/x86_64-linux-gnu/libfuse.so.2", "/usr/lib/x86_64-linux-gnu/libcap.so.2",
+            "/usr/lib/x86_64-linux-gnu/libselinux.so.1", // last: mount(8) itself needs it
         }.Where(File.Exists).ToList();
         Assert.Contains("/usr/bin/bwrap", hidden);
         string script = $"for f in {string.Join(' ', hidden)}; do mount --bind {empty} $f || exit 99; done; "
             + "if [ -x /usr/bin/bwrap ] || [ -s /usr/bin/fuse-overlayfs ]; then exit 98; fi; exec \"$@\"";
-        var env = new Dictionary<string, string?> { ["FIM_OVERLAY"] = overlay };
+        // A fresh runtime directory: the tools this run finds are the ones it extracted itself.
+        var env = FreshRuntimeDirectory(who);
+        env["FIM_OVERLAY"] = overlay;
 
         var run = Launcher.RunWrapped(who, image, ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"], env,
             "fim-exec", "sh", "-c", "cat /etc/image-marker && echo written > /home/new && cat /home/new");
