@@ -27,7 +27,7 @@ public static class RunPlanner
         var paths = InstancePaths.For(runtimeRoot, DataDirectory.CreateForRun(imagePath), Environment.ProcessId);
         // The image's own tools come first (cli.md §6); the host's are only the fallback of an
         // image without a bundle. Done before any lock is taken: a damaged bundle fails cleanly.
-        ToolsExtractor.Ensure(imagePath, paths.App);
+        bool bundled = ToolsExtractor.Ensure(imagePath, paths.App);
         DeadInstances.Clean(paths.InstancesRoot);
         // Shared for the whole run, so that `fim-layer commit` sees this instance and refuses to
         // rewrite the writable layer under its overlay (cli.md §13.5). Taken before the instance
@@ -83,7 +83,9 @@ public static class RunPlanner
             _ => null,
         };
 
-        var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, "/bin/sh");
+        // cli.md §9: the default shell is the bundled bash; an image without a bundle has only the guest's sh to offer.
+        string bundledBash = Path.Combine(paths.AppBin, "bash");
+        var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundled && File.Exists(bundledBash) ? bundledBash : "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
         string ps1 = fimEnv.GetValueOrDefault("PS1") ?? $"[flatimage-{config.Distribution.ToLowerInvariant()}] \\W > ";
         File.WriteAllText(paths.Bashrc, $"export PS1=\"{ps1}\"\n");

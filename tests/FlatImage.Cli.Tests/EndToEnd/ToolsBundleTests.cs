@@ -28,13 +28,16 @@ public sealed class ToolsBundleTests
         Assert.Equal("hi\n", hi.Stdout);
 
         // A dynamic tool (bash) runs in a root with no libc at all: its loader and libraries come along.
-        var bash = Launcher.Run(who, image, env, "fim-exec", "bash", "-c", "echo \"$BASH_VERSION\"; command -v sh; echo \"$FIM_DIR_APP_SBIN\"; ls /");
+        var bash = Launcher.Run(who, image, env, "fim-exec", "bash", "-c", "echo \"$BASH_VERSION\"; command -v sh; echo \"$FIM_DIR_APP_SBIN\"; echo \"$SHELL\"; ls /");
         Assert.True(bash.ExitCode == 0, bash.ToString());
         string[] lines = bash.Stdout.Split('\n');
         Assert.StartsWith("5.", lines[0]);
         Assert.Equal($"{lines[2]}/sh", lines[1]);
-        Assert.StartsWith(Path.Combine(env["XDG_RUNTIME_DIR"]!, "fim", "app") + "/", lines[2]);
-        Assert.DoesNotContain("lib", lines.Skip(3)); // the blueprint's root really is empty
+        string app = Path.Combine(env["XDG_RUNTIME_DIR"]!, "fim", "app");
+        Assert.StartsWith(app + "/", lines[2]);
+        // cli.md §9: the default shell is the bundled bash.
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(app)}/[^/]+/bin/bash$", lines[3]);
+        Assert.DoesNotContain("lib", lines.Skip(4)); // the blueprint's root really is empty
     }
 
     [Theory]
