@@ -69,6 +69,22 @@ public sealed class ToolsBundleTests
         Assert.Equal("from the layer\nwritten\n", run.Stdout);
     }
 
+    [Fact]
+    public void A_user_without_a_setuid_fusermount3_is_told_so_in_one_line()
+    {
+        string image = Launcher.NewImage(Identity.User);
+        string copy = Path.Combine(Launcher.NewDirectory(), "fusermount3");
+        File.Copy("/usr/bin/fusermount3", copy); // the same program without the setuid bit
+        File.SetUnixFileMode(copy, (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(Path.GetDirectoryName(copy)!, (UnixFileMode)0b111_101_101);
+        string script = $"mount --bind {copy} /usr/bin/fusermount3 || exit 99; exec \"$@\"";
+        var run = Launcher.RunWrapped(Identity.User, image, ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"], null,
+            "fim-exec", "sh", "-c", "echo hi");
+        Assert.Equal(125, run.ExitCode);
+        Assert.Equal("", run.Stdout);
+        Assert.Equal("E::fim-exec::/usr/bin/fusermount3 is not setuid root; an unprivileged user needs it to mount FUSE filesystems (install the fuse3 package)\n", run.Stderr);
+    }
+
     [Theory]
     [MemberData(nameof(Identities))]
     public void Concurrent_first_runs_all_succeed_and_leave_one_extracted_bundle(Identity who)
