@@ -23,4 +23,7 @@ dotnet out/assembler/ImageAssembler.dll out/launcher/flatimage out/tools dist/bl
 
 echo "== main job"
 dist/blueprint.flatimage fim-version full
-dist/blueprint.flatimage fim-exec sh -c 'echo "hello from the blueprint: $(busybox | head -1)"'
+# The empty blueprint has a shell: the bundled busybox. Its data directory goes to a scratch place.
+data=$(mktemp -d)
+FIM_DIR_DATA="$data" dist/blueprint.flatimage fim-exec sh -c 'echo "hello from the blueprint: $(busybox | head -1)"'
+rm -rf --one-file-system "$data"

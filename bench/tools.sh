@@ -30,7 +30,8 @@ r = json.load(open(sys.argv[1]))["results"]
 blueprint, offset, payload, raw = sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
 mb = lambda n: f"{int(n)/1e6:.1f} MB"
 print("# Tools bundle: size and first-run cost\n")
-print(f"Commit {sys.argv[3]}, {sys.argv[2]} cores, hyperfine -N, one run, as {'root' if os.getuid()==0 else 'a user'}.")
+load = open("/proc/loadavg").read().split()[0]
+print(f"Commit {sys.argv[3]}, {sys.argv[2]} cores (load average {load} at the end: the machine is shared), hyperfine -N, one run, as {'root' if os.getuid()==0 else 'a user'}.")
 print("Command: `bench/tools.sh` (after `./build.sh`).\n")
 print("| part | size |\n|---|---|")
 print(f"| dist/blueprint.flatimage | {mb(os.path.getsize(blueprint))} |")
