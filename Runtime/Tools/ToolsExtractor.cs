@@ -5,6 +5,7 @@ using FlatImage.Native.Interop;
 using FlatImage.Native.Io;
 using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Layers;
+using FlatImage.Runtime.Paths;
 
 namespace FlatImage.Runtime.Tools;
 
@@ -61,7 +62,7 @@ public static class ToolsExtractor
         if (ReadStamp(stamp) == checksum)
             return true;
 
-        RuntimeDirectoryChild(appDirectory);
+        RuntimeDirectory.CreateChild(appDirectory);
         using var lockFile = File.OpenHandle(Path.Combine(appDirectory, ".tools.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite,
             FileShare.ReadWrite, FileOptions.None, preallocationSize: 0);
         FileLocks.Flock(lockFile, SysFile.LOCK_EX, Path.Combine(appDirectory, ".tools.lock"));
@@ -89,7 +90,7 @@ public static class ToolsExtractor
             using (reader)
             {
                 byte[] loader = Encoding.UTF8.GetBytes(Path.Combine(appDirectory, "lib", LoaderName));
-                new Unpacker(reader, imagePath, loader).Directory(LayerReader.RootInode, temp);
+                new Unpacker(reader, imagePath, loader).UnpackDirectory(LayerReader.RootInode, temp);
             }
 
             // The stamp goes first: from here until the new one is written, a crash must not leave
@@ -124,9 +125,6 @@ public static class ToolsExtractor
         }
     }
 
-    private static void RuntimeDirectoryChild(string path) =>
-        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-
     /// <summary>Our own extracted tree: Directory.Delete removes symlinks without following them.</summary>
     private static void RemoveIfPresent(string path)
     {
@@ -142,7 +140,7 @@ public static class ToolsExtractor
         private const int EntryLimit = 100_000;
         private int _entries;
 
-        public void Directory(ulong ino, string path)
+        public void UnpackDirectory(ulong ino, string path)
         {
             var children = new List<(string Name, LayerInode Inode)>();
             int errno = reader.ReadDirectory(ino, 0, (long _, ReadOnlySpan<byte> name, ulong _, in LayerInode inode) =>
@@ -160,8 +158,8 @@ public static class ToolsExtractor
                 switch (inode.Type)
                 {
                     case LayerFileType.Directory:
-                        System.IO.Directory.CreateDirectory(child, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                        Directory(inode.Ino, child);
+                        Directory.CreateDirectory(child, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                        UnpackDirectory(inode.Ino, child);
                         // 0755 at most: the guest's user reads and runs the tools through a bind mount.
                         File.SetUnixFileMode(child, (UnixFileMode)(inode.Mode & 0x1ED) | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                         break;
