@@ -28,6 +28,7 @@ public static class RunPlanner
         // The image's own tools come first (cli.md §6); the host's are only the fallback of an
         // image without a bundle. Done before any lock is taken: a damaged bundle fails cleanly.
         bool bundled = ToolsExtractor.Ensure(imagePath, paths.App);
+        string? bundledBin = bundled ? paths.AppBin : null;
         DeadInstances.Clean(paths.InstancesRoot);
         // Shared for the whole run, so that `fim-layer commit` sees this instance and refuses to
         // rewrite the writable layer under its overlay (cli.md §13.5). Taken before the instance
@@ -62,7 +63,7 @@ public static class RunPlanner
                 fimEnv[expanded[..eq]] = expanded[(eq + 1)..];
         }
 
-        string bwrap = HostTools.Find("bwrap", paths.AppBin) ?? throw new ToolMissingException("bwrap");
+        string bwrap = HostTools.Find("bwrap", bundledBin) ?? throw new ToolMissingException("bwrap");
         if (hostIdentity.Uid != 0 && UserNamespaceSupport.Problem() is { } userns)
             throw new SandboxUnavailableException(userns);
         if (hostIdentity.Uid != 0)
@@ -78,8 +79,8 @@ public static class RunPlanner
         }
         string? overlayProgram = overlay switch
         {
-            OverlayKind.Overlayfs => HostTools.Find("fuse-overlayfs", paths.AppBin) ?? throw new ToolMissingException("fuse-overlayfs"),
-            OverlayKind.Unionfs => HostTools.Find("unionfs", paths.AppBin) ?? HostTools.Find("unionfs-fuse", paths.AppBin) ?? throw new ToolMissingException("unionfs"),
+            OverlayKind.Overlayfs => HostTools.Find("fuse-overlayfs", bundledBin) ?? throw new ToolMissingException("fuse-overlayfs"),
+            OverlayKind.Unionfs => HostTools.Find("unionfs", bundledBin) ?? HostTools.Find("unionfs-fuse", bundledBin) ?? throw new ToolMissingException("unionfs"),
             _ => null,
         };
 

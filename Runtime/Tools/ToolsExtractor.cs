@@ -41,12 +41,18 @@ public static class ToolsExtractor
     private const long MaxFileSize = 256L << 20;
 
     /// <summary>
-    /// Makes sure the tools of <paramref name="imagePath"/> are extracted below <paramref name="appDirectory"/>.
-    /// Returns false when the image carries no tools (a bare launcher or an empty bundle): the
-    /// host's tools are then used (<see cref="HostTools"/>).
+    /// Makes sure the tools of <paramref name="imagePath"/> are extracted below <paramref name="appDirectory"/>
+    /// and can be run. Returns false when the image carries no tools (a bare launcher or an empty
+    /// bundle) or the runtime directory is on a noexec mount: the host's tools are then used
+    /// (<see cref="HostTools"/>).
     /// </summary>
     /// <exception cref="InvalidImageException">the bundle is damaged.</exception>
-    public static bool Ensure(string imagePath, string appDirectory)
+    public static bool Ensure(string imagePath, string appDirectory) =>
+        Extract(imagePath, appDirectory)
+        // access(2) X_OK fails with EACCES on a noexec mount (a hardened /tmp), where the kernel would refuse to run the tools.
+        && Unistd.access(Path.Combine(appDirectory, "lib", LoaderName), Unistd.X_OK) == 0;
+
+    private static bool Extract(string imagePath, string appDirectory)
     {
         using var image = File.OpenHandle(imagePath, FileMode.Open, FileAccess.Read);
         var layout = ImageLayout.Read(image);

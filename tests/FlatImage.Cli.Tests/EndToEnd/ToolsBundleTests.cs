@@ -69,6 +69,21 @@ public sealed class ToolsBundleTests
         Assert.Equal("from the layer\nwritten\n", run.Stdout);
     }
 
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void A_runtime_directory_on_a_noexec_mount_falls_back_to_the_hosts_tools(Identity who)
+    {
+        string image = BusyboxImage.New(who);
+        string runtime = Launcher.NewDirectory();
+        var (uid, gid) = who == Identity.Root ? (0, 0) : Launcher.TestUserIds;
+        // A hardened /tmp: the kernel refuses to execute anything extracted there.
+        string script = $"mount -t tmpfs -o noexec,mode=700,uid={uid},gid={gid} tmpfs {runtime} || exit 99; exec \"$@\"";
+        var run = Launcher.RunWrapped(who, image, ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"],
+            new Dictionary<string, string?> { ["XDG_RUNTIME_DIR"] = runtime }, "fim-exec", "cat", "/etc/image-marker");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("from the layer\n", run.Stdout);
+    }
+
     [Fact]
     public void A_user_without_a_setuid_fusermount3_is_told_so_in_one_line()
     {
