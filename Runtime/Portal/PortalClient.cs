@@ -16,6 +16,10 @@ public sealed record PortalCallResult(int Status, string? Error);
 /// </summary>
 public static class PortalClient
 {
+    private const int EPIPE = 32;
+    private const int ECONNRESET = 104;
+    private const string Refused = "The portal closed the connection without running the command (it serves only the instance's owner)";
+
     public static PortalCallResult Call(string socketPath, IReadOnlyList<string> arguments)
     {
         PortalConnection connection;
@@ -48,15 +52,24 @@ public static class PortalClient
                     }));
                 }
                 var (mask, fds) = OpenStdio();
-                connection.SendRequest(new PortalRequest(arguments, EnvironmentList(), WorkingDirectory(), mask), fds);
+                try
+                {
+                    connection.SendRequest(new PortalRequest(arguments, EnvironmentList(), WorkingDirectory(), mask), fds);
+                }
+                catch (ErrnoException e) when (e.Errno is EPIPE or ECONNRESET)
+                {
+                    return new PortalCallResult(1, Refused);
+                }
+                bool started = false;
                 while (true)
                 {
                     using var frame = connection.Receive();
                     switch (frame?.Type)
                     {
                         case null:
-                            return new PortalCallResult(1, "The portal closed the connection before the command finished");
+                            return new PortalCallResult(1, started ? "The portal went away before the command finished" : Refused);
                         case PortalFrameType.Started:
+                            started = true;
                             continue;
                         case PortalFrameType.Failed:
                             return new PortalCallResult(frame.Number, frame.Text);
@@ -82,14 +95,19 @@ public static class PortalClient
         }
     }
 
-    /// <summary>Which of fds 0-2 are open (fcntl F_GETFD): a closed one is announced as closed, not replaced.</summary>
+    /// <summary>
+    /// Which of fds 0-2 the caller gave us: a closed one is announced as closed, not replaced. An
+    /// fd inherited across exec cannot have FD_CLOEXEC, while everything the runtime opens does —
+    /// and with stdin closed, the runtime's first file (/dev/urandom) lands on fd 0.
+    /// </summary>
     private static (byte Mask, int[] Fds) OpenStdio()
     {
         byte mask = 0;
         var fds = new List<int>(3);
         for (int fd = 0; fd < 3; fd++)
         {
-            if (Fcntl.fcntl(fd, Fcntl.F_GETFD, 0) >= 0)
+            int flags = Fcntl.fcntl(fd, Fcntl.F_GETFD, 0);
+            if (flags >= 0 && (flags & Fcntl.FD_CLOEXEC) == 0)
             {
                 mask |= (byte)(1 << fd);
                 fds.Add(fd);

@@ -122,6 +122,12 @@ public sealed class PortalSession : IDisposable
             {
                 child = ChildProcess.Start(program, request.Arguments, request.Environment, inherit, cwd, close);
             }
+            catch (ErrnoException) when (cwd is not null)
+            {
+                // The caller's directory exists here but is not ours to enter (EACCES in the child):
+                // run where the server runs rather than not at all.
+                child = TryStart(program, request, inherit, close);
+            }
             catch (ErrnoException)
             {
                 child = null;
@@ -177,6 +183,18 @@ public sealed class PortalSession : IDisposable
                 _child = null;
                 child.Dispose();
             }
+        }
+    }
+
+    private static ChildProcess? TryStart(string program, PortalRequest request, List<(SafeHandle, int)> inherit, List<int> close)
+    {
+        try
+        {
+            return ChildProcess.Start(program, request.Arguments, request.Environment, inherit, null, close);
+        }
+        catch (ErrnoException)
+        {
+            return null;
         }
     }
 

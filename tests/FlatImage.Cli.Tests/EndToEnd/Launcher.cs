@@ -29,6 +29,18 @@ public static class Launcher
 
     public static string Path => LauncherPath.Value;
 
+    /// <summary>The published fim_portal: FIM_PORTAL, else out/portal/fim_portal beside the launcher's out/launcher/.</summary>
+    public static string PortalPath =>
+        Environment.GetEnvironmentVariable("FIM_PORTAL") is { Length: > 0 } configured
+            ? configured
+            : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(Path)!)!, "portal", "fim_portal");
+
+    /// <summary>
+    /// Until the tools bundle carries fim_portal, runs name the published one in the launcher's
+    /// development hook (FIM_TEST_PORTAL); it runs in guests with glibc (<see cref="BusyboxImage.NewWithGlibc"/>).
+    /// </summary>
+    public static Dictionary<string, string?> PortalEnvironment() => new() { ["FIM_TEST_PORTAL"] = PortalPath };
+
     public static (int Uid, int Gid) TestUserIds => User.Value;
 
     private static readonly Lazy<string> RunRoot = new(CreateRunRoot);
