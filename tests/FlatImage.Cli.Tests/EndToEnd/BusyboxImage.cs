@@ -10,7 +10,8 @@ public static class BusyboxImage
     private static readonly Lazy<string> Layer = new(() => BuildLayer(withGlibc: false));
     private static readonly Lazy<string> GlibcLayer = new(() => BuildLayer(withGlibc: true));
 
-    public static string New(Identity who, string name = "app.flatimage") => New(who, name, Layer.Value);
+    /// <summary>The test image; it carries glibc while fim_portal comes from the development hook (<see cref="NewWithGlibc"/>).</summary>
+    public static string New(Identity who, string name = "app.flatimage") => New(who, name, File.Exists(Launcher.PortalPath) ? GlibcLayer.Value : Layer.Value);
 
     /// <summary>
     /// The same image plus the host's glibc loader and the libraries the published fim_portal links

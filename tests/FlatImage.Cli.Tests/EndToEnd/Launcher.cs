@@ -175,6 +175,9 @@ public static class Launcher
         // A user's session: their own HOME, no XDG_RUNTIME_DIR (so /tmp/fim-<uid> is used), no debug noise.
         info.Environment.Remove("FIM_DEBUG");
         info.Environment.Remove("XDG_RUNTIME_DIR");
+        // Every run gets fim_portal as the guest's init, as it will from the tools bundle.
+        if (File.Exists(PortalPath))
+            info.Environment["FIM_TEST_PORTAL"] = PortalPath;
         if (identity == Identity.User)
         {
             info.Environment["HOME"] = System.IO.Path.GetDirectoryName(image)!;
