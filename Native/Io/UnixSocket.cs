@@ -19,7 +19,7 @@ public static unsafe class UnixSocket
     public static SafeFd Listen(string path, int backlog = 256)
     {
         var fd = Create();
-        var addr = Address(path, out uint len);
+        using var directory = ShortAddress(path, out var addr, out uint len);
         using (Borrow(fd, out int raw))
         {
             if (Socket.bind(raw, &addr, len) != 0)
@@ -69,7 +69,7 @@ public static unsafe class UnixSocket
     public static SafeFd Connect(string path)
     {
         var fd = Create();
-        var addr = Address(path, out uint len);
+        using var directory = ShortAddress(path, out var addr, out uint len);
         using (Borrow(fd, out int raw))
         {
             while (Socket.connect(raw, &addr, len) != 0)
@@ -243,6 +243,32 @@ public static unsafe class UnixSocket
         if (fd < 0)
             throw ErrnoException.FromLastError("socket");
         return new SafeFd(fd);
+    }
+
+    /// <summary>
+    /// The address of <paramref name="path"/>. sun_path holds 108 bytes, and instance directories
+    /// below a long $XDG_RUNTIME_DIR exceed it: then the parent directory is opened (O_PATH) and the
+    /// address goes through its /proc/self/fd link, which the kernel resolves like any path. The
+    /// returned fd (null when not needed) must stay open until bind or connect has returned.
+    /// </summary>
+    private static SafeFd? ShortAddress(string path, out Socket.sockaddr_un addr, out uint length)
+    {
+        if (Encoding.UTF8.GetByteCount(path) < 108)
+        {
+            addr = Address(path, out length);
+            return null;
+        }
+        const int O_PATH = 0x200000;
+        string parent = Path.GetDirectoryName(path) ?? "/";
+        byte[] parentBytes = Encoding.UTF8.GetBytes(parent + "\0");
+        int dir;
+        fixed (byte* p = parentBytes)
+            dir = Fcntl.open(p, O_PATH | Fcntl.O_DIRECTORY | Fcntl.O_CLOEXEC, 0);
+        if (dir < 0)
+            throw ErrnoException.FromLastError("open", parent);
+        var handle = new SafeFd(dir);
+        addr = Address($"/proc/self/fd/{dir}/{Path.GetFileName(path)}", out length);
+        return handle;
     }
 
     private static Socket.sockaddr_un Address(string path, out uint length)
