@@ -35,6 +35,9 @@ public sealed class PortalConnection : IDisposable
 
     public static PortalConnection Connect(string path) => new(UnixSocket.Connect(path));
 
+    /// <summary>For tests that send what no well-behaved peer would.</summary>
+    internal SafeFd Socket => _socket;
+
     /// <summary>The peer's uid in our user namespace (SO_PEERCRED): checked before the first byte is read.</summary>
     public uint PeerUid => UnixSocket.PeerUid(_socket);
 
