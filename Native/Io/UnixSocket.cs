@@ -40,11 +40,22 @@ public static unsafe class UnixSocket
 
     /// <summary>
     /// Waits for the next connection. Returns null once <see cref="Shutdown"/> was called on the
-    /// listener (accept then fails with EINVAL), which is how another thread stops an accept loop.
+    /// listener (accept then fails with EINVAL) or it was closed, which is how another thread stops an accept loop.
     /// </summary>
     public static SafeFd? Accept(SafeFd listener)
     {
-        using (Borrow(listener, out int raw))
+        FdLease lease;
+        int raw;
+        try
+        {
+            lease = Borrow(listener, out raw);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed by its owner between two accepts: the same as shut down.
+            return null;
+        }
+        using (lease)
         {
             while (true)
             {
