@@ -34,6 +34,28 @@ public static class PortalClient
         using (connection)
         {
             var registrations = new List<PosixSignalRegistration>();
+            // A signal that arrives before the request is sent waits for it: the request must be the first frame.
+            var gate = new object();
+            var early = new List<int>();
+            bool requested = false;
+            void Forward(int signal)
+            {
+                lock (gate)
+                {
+                    if (!requested)
+                    {
+                        early.Add(signal);
+                        return;
+                    }
+                }
+                try
+                {
+                    connection.SendSignal(signal);
+                }
+                catch (Exception e) when (e is ErrnoException or ObjectDisposedException)
+                {
+                }
+            }
             try
             {
                 foreach (int signal in PortalProtocol.ForwardedSignals)
@@ -42,13 +64,7 @@ public static class PortalClient
                     registrations.Add(PosixSignalRegistration.Create((PosixSignal)signal, ctx =>
                     {
                         ctx.Cancel = true;
-                        try
-                        {
-                            connection.SendSignal(signal);
-                        }
-                        catch (Exception e) when (e is ErrnoException or ObjectDisposedException)
-                        {
-                        }
+                        Forward(signal);
                     }));
                 }
                 var (mask, fds) = OpenStdio();
@@ -60,6 +76,14 @@ public static class PortalClient
                 {
                     return new PortalCallResult(1, Refused);
                 }
+                int[] pending;
+                lock (gate)
+                {
+                    requested = true;
+                    pending = early.ToArray();
+                }
+                foreach (int signal in pending)
+                    Forward(signal);
                 bool started = false;
                 while (true)
                 {
