@@ -55,6 +55,10 @@ public sealed class PortalTests : IDisposable
         var bare = Launcher.Run(who, image, env, "fim-exec", "fim_portal");
         Assert.Equal(1, bare.ExitCode);
         Assert.Equal("E::fim_portal::No arguments for dispatcher\n", Errors(bare));
+        // Outside any container.
+        var outside = Launcher.RunProcess("env", ["-u", "FIM_DISPATCHER_CFG", Launcher.PortalPath, "true"], null, null);
+        Assert.Equal(1, outside.ExitCode);
+        Assert.Equal("E::fim_portal::Could not read variable 'FIM_DISPATCHER_CFG'\n", outside.Stderr);
     }
 
     [Theory]
@@ -119,11 +123,17 @@ public sealed class PortalTests : IDisposable
     public void A_terminal_passes_through_the_portal(Identity who)
     {
         var (image, _, env) = NewImage(who);
-        string prefix = who == Identity.Root ? "" : $"setpriv --reuid={Launcher.TestUserIds.Uid} --regid={Launcher.TestUserIds.Gid} --clear-groups -- ";
-        string command = $"env -u XDG_RUNTIME_DIR XDG_RUNTIME_DIR={env["XDG_RUNTIME_DIR"]} FIM_TEST_PORTAL={env["FIM_TEST_PORTAL"]} {prefix}{image} fim-exec fim_portal sh -c 'test -t 0 && test -t 1 && test -t 2 && echo host-on-a-tty'";
-        var result = Launcher.RunProcess("script", ["-qec", command, "/dev/null"], null, Path.GetDirectoryName(image));
+        var result = OnATerminal(who, image, env, "fim-exec fim_portal sh -c 'test -t 0 && test -t 1 && test -t 2 && echo host-on-a-tty'");
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("host-on-a-tty", result.Stdout);
+    }
+
+    /// <summary>script(1) gives the launcher a pseudo-terminal as stdin, stdout and stderr.</summary>
+    private static RunResult OnATerminal(Identity who, string image, Dictionary<string, string?> env, string arguments)
+    {
+        string prefix = who == Identity.Root ? "" : $"setpriv --reuid={Launcher.TestUserIds.Uid} --regid={Launcher.TestUserIds.Gid} --clear-groups -- ";
+        string command = $"env -u XDG_RUNTIME_DIR XDG_RUNTIME_DIR={env["XDG_RUNTIME_DIR"]} FIM_TEST_PORTAL={env["FIM_TEST_PORTAL"]} {prefix}{image} {arguments}";
+        return Launcher.RunProcess("script", ["-qec", command, "/dev/null"], null, Path.GetDirectoryName(image));
     }
 
     [Theory]
@@ -211,6 +221,10 @@ public sealed class PortalTests : IDisposable
             var interrupted = Launcher.Finish(looping);
             Assert.Equal(3, interrupted.ExitCode);
             Assert.Equal("got-int\n", interrupted.Stdout);
+
+            var terminal = OnATerminal(who, image, env, "fim-instance exec 0 sh -c 'test -t 0 && test -t 1 && test -t 2 && echo inside-on-a-tty'");
+            Assert.True(terminal.ExitCode == 0, terminal.ToString());
+            Assert.Contains("inside-on-a-tty", terminal.Stdout);
 
             var missing = Launcher.Run(who, image, env, "fim-instance", "exec", "0", "no-such-program");
             Assert.Equal(1, missing.ExitCode);
