@@ -4,6 +4,7 @@ namespace FlatImage.Cli.Tests.EndToEnd;
 /// The Debian image: what it says it is, and the packaging flow of the README (issue #7 part 4),
 /// as root and as an unprivileged user — the latter's fim-root is a single-uid user namespace.
 /// </summary>
+[Collection("run")]
 public sealed class DebianImageTests
 {
     public static TheoryData<Identity> Identities => new() { Identity.Root, Identity.User };
