@@ -7,7 +7,8 @@
 # The tree is prepared so that package management works under `fim-root` in a single-uid user
 # namespace (an unprivileged user's run maps only their own uid, to 0):
 #   - APT::Sandbox::User "root": apt would otherwise drop to _apt (uid 42) to download, a uid
-#     that does not exist in that namespace (setresuid fails);
+#     that does not exist in that namespace (setresuid fails); and no terminal log, which apt
+#     would chown to group adm (a warning on every run);
 #   - apt's sources name the mirror this machine's apt uses (scripts/debian-rootfs.sh), so the
 #     image reaches the same archive the host does;
 #   - no downloaded .debs and no package lists: `apt-get update` fetches fresh ones, and the image
@@ -50,8 +51,10 @@ find "$rootfs/var/lib/apt/lists" -maxdepth 1 -type f ! -name lock -delete
 
 cat > "$rootfs/etc/apt/apt.conf.d/00flatimage" <<'EOF'
 // FlatImage: fim-root of an unprivileged user is a single-uid user namespace where only root
-// exists; apt's download sandbox user (_apt) cannot be switched to there.
+// exists. apt's download sandbox user (_apt) cannot be switched to there, and the terminal log
+// would be chowned to group adm, which does not exist there either (a warning on every run).
 APT::Sandbox::User "root";
+Dir::Log::Terminal "/dev/null";
 EOF
 
 rm -f "$rootfs/etc/apt/sources.list"

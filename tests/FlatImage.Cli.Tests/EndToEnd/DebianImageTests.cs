@@ -67,6 +67,9 @@ public sealed class DebianImageTests
         Assert.Equal(0, Launcher.Run(who, image, "fim-perms", "add", "network").ExitCode);
         var install = Launcher.Run(who, image, "fim-root", "sh", "-c", "apt-get update && apt-get install -y hello");
         Assert.True(install.ExitCode == 0, install.ToString());
+        // The image's apt configuration fits the single-uid namespace: no sandbox or log-owner warnings.
+        Assert.DoesNotContain("unsandboxed", install.Stderr);
+        Assert.DoesNotContain("W: chown", install.Stderr);
         Assert.Equal(0, Launcher.Run(who, image, "fim-boot", "set", "hello").ExitCode);
         var commit = Launcher.Run(who, image, "fim-layer", "commit", "binary");
         Assert.True(commit.ExitCode == 0, commit.ToString());
