@@ -8,6 +8,8 @@ namespace FlatImage.Cli.Tests.EndToEnd;
 public static class DebianImage
 {
     private static readonly Lazy<string> Built = new(Build);
+    private static readonly Lazy<string> Tree = new(() => Script("debian-rootfs.sh", "tree"));
+    private static readonly Lazy<string> MirrorUrl = new(() => Script("debian-rootfs.sh", "mirror"));
 
     public static string New(Identity who, string name = "app.flatimage")
     {
@@ -20,10 +22,10 @@ public static class DebianImage
     }
 
     /// <summary>Where the cached debootstrap tree is on the host: the image's layer 0 was made from a copy of it.</summary>
-    public static string HostTree => Script("debian-rootfs.sh", "tree");
+    public static string HostTree => Tree.Value;
 
     /// <summary>The Debian mirror apt uses on this machine, which the image's sources name too.</summary>
-    public static string Mirror => Script("debian-rootfs.sh", "mirror");
+    public static string Mirror => MirrorUrl.Value;
 
     private static string Build()
     {
