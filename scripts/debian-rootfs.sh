@@ -12,14 +12,15 @@
 set -euo pipefail
 
 cache=${FIM_TEST_CACHE:-/var/cache/flatimage-tests}
+apt_etc=${FIM_APT_ETC:-/etc/apt} # where apt's sources are read from (tests point it elsewhere)
 suite=bookworm
 
 # "URI SUITE..." for every deb entry in apt's own sources (one-line *.list and deb822 *.sources);
 # files apt ignores (other extensions, such as *.disabled) are ignored here too.
 entries() {
     local files=()
-    [ -f /etc/apt/sources.list ] && files+=(/etc/apt/sources.list)
-    for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$apt_etc/sources.list" ] && files+=("$apt_etc/sources.list")
+    for f in "$apt_etc"/sources.list.d/*.list "$apt_etc"/sources.list.d/*.sources; do
         [ -f "$f" ] && files+=("$f")
     done
     ((${#files[@]})) || return 0
