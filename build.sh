@@ -3,7 +3,8 @@
 #   1. installs prerequisites (Debian packages),
 #   2. publishes the NativeAOT launcher to out/launcher/flatimage,
 #   3. writes dist/blueprint.flatimage (launcher + reserved configuration region),
-#   4. shows the image working.
+#   4. writes dist/debian.flatimage (blueprint + Debian bookworm minbase; needs root),
+#   5. the main job: runs a program in the Debian image.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,5 +24,14 @@ dist/.blueprint.flatimage.tmp fim-perms clear
 mv dist/.blueprint.flatimage.tmp dist/blueprint.flatimage
 ls -l dist/blueprint.flatimage
 
-echo "== main job"
-dist/blueprint.flatimage fim-version full
+echo "== writing dist/debian.flatimage"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: dist/debian.flatimage needs root (debootstrap); run ./build.sh as root" >&2
+    exit 1
+fi
+scripts/build-debian-image.sh dist/blueprint.flatimage dist/debian.flatimage
+ls -l dist/debian.flatimage
+
+echo "== main job: a program in the Debian image"
+dist/debian.flatimage fim-version full
+dist/debian.flatimage fim-exec sh -c '. /etc/os-release; echo "$PRETTY_NAME in a FlatImage"; apt-get --version | head -n1'

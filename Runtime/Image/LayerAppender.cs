@@ -1,3 +1,4 @@
+using FlatImage.Runtime.Config;
 using FlatImage.Runtime.Layers;
 
 namespace FlatImage.Runtime.Image;
@@ -15,6 +16,16 @@ public static class LayerAppender
 {
     /// <param name="stallMarker">test hook (commit's FIM_TEST_STALL_COMMIT_APPEND): after half the layer, create this file and stall.</param>
     public static void Append(string imagePath, string layerPath, CancellationToken cancellationToken = default, string? stallMarker = null)
+    {
+        AppendLayer(imagePath, layerPath, cancellationToken, stallMarker);
+        // The layers change only here, so recording the distribution they show now (FIM_DIST,
+        // cli.md §3.16) keeps the stored value true without reading layers on every run. After
+        // the append's lock is released: the configuration write takes the same lock.
+        string distribution = ImageDistribution.Detect(imagePath) ?? ImageConfig.Default.Distribution;
+        ConfigStore.Update(imagePath, config => config with { Distribution = distribution });
+    }
+
+    private static void AppendLayer(string imagePath, string layerPath, CancellationToken cancellationToken, string? stallMarker)
     {
         long size = ValidateLayerFile(layerPath);
         using var layer = File.OpenHandle(layerPath, FileMode.Open, FileAccess.Read);

@@ -41,6 +41,11 @@ public static class Launcher
     /// </summary>
     public static Dictionary<string, string?> PortalEnvironment() => new() { ["FIM_TEST_PORTAL"] = PortalPath };
 
+    private static readonly Lazy<string> RepositoryRootPath = new(FindRepositoryRoot);
+
+    /// <summary>The checkout the tests run from (its scripts/ build the Debian image).</summary>
+    public static string RepositoryRoot => RepositoryRootPath.Value;
+
     public static (int Uid, int Gid) TestUserIds => User.Value;
 
     private static readonly Lazy<string> RunRoot = new(CreateRunRoot);
@@ -215,15 +220,18 @@ public static class Launcher
         string? configured = Environment.GetEnvironmentVariable("FIM_LAUNCHER");
         if (!string.IsNullOrEmpty(configured))
             return File.Exists(configured) ? configured : throw new FileNotFoundException($"FIM_LAUNCHER={configured} does not exist");
+        string path = System.IO.Path.Combine(RepositoryRoot, "out", "launcher", "flatimage");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run ./build.sh first (or set FIM_LAUNCHER)");
+    }
+
+    private static string FindRepositoryRoot()
+    {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "FlatImage.sln")))
-            {
-                string path = System.IO.Path.Combine(dir.FullName, "out", "launcher", "flatimage");
-                return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run ./build.sh first (or set FIM_LAUNCHER)");
-            }
+                return dir.FullName;
         }
-        throw new FileNotFoundException("cannot find the repository root (FlatImage.sln) above the test binaries");
+        throw new DirectoryNotFoundException("cannot find the repository root (FlatImage.sln) above the test binaries");
     }
 
     /// <summary>Creates the unprivileged test user once (idempotent) and makes /dev/fuse usable by it.</summary>
