@@ -13,6 +13,9 @@ scripts/install-prerequisites.sh
 echo "== publishing the NativeAOT launcher"
 dotnet publish Cli -c Release -r linux-x64 -o out/launcher -nologo -clp:ErrorsOnly
 
+echo "== publishing fim_portal (the in-guest portal helper, bundled into images)"
+dotnet publish Cli/Portal -c Release -r linux-x64 -o out/portal -nologo -clp:ErrorsOnly
+
 echo "== writing dist/blueprint.flatimage"
 mkdir -p dist
 cp out/launcher/flatimage dist/.blueprint.flatimage.tmp

@@ -1,16 +1,19 @@
 using Akka.Actor;
 using Akka.Event;
 using FlatImage.Actors.Mounts;
+using FlatImage.Actors.Portal;
 using FlatImage.Actors.Sandbox;
 using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Instances;
+using FlatImage.Runtime.Portal;
 using FlatImage.Runtime.Sandbox;
 
 namespace FlatImage.Actors.Instance;
 
 /// <summary>
-/// One run of the image. Boots in order — janitor, mounts (<see cref="MountSupervisor"/>), then the
-/// sandbox (<see cref="SandboxActor"/>) — and tears down in reverse when the sandbox exits, when a
+/// One run of the image. Boots in order — janitor, mounts (<see cref="MountSupervisor"/>), the host
+/// portal (<see cref="PortalHostActor"/>, with the portal permission), then the sandbox
+/// (<see cref="SandboxActor"/>) — and tears down in reverse when the sandbox exits, when a
 /// mount fails, or on <see cref="StopInstance"/>. Answers <see cref="RunInstance"/> with
 /// <see cref="RunInstanceResult"/> once everything is unmounted, then stops.
 /// </summary>
@@ -23,6 +26,7 @@ public sealed class InstanceActor : ReceiveActor
     private JanitorProcess? _janitor;
     private InstanceLock? _lock;
     private IActorRef? _mounts;
+    private IActorRef? _portal;
     private IActorRef? _sandbox;
     private int _status;
     private string? _error;
@@ -81,9 +85,11 @@ public sealed class InstanceActor : ReceiveActor
         {
             string path = plan.Environment.GetValueOrDefault("PATH") ?? "/usr/bin:/bin";
             // The default boot falls back from bash to sh for images without bash (busybox, blueprint).
-            if (plan.CommandFromBoot && command[0] == "bash" && GuestPath.FindProgram(merged.Path, "bash", path, out _) is null)
+            // The bundled tools and fim_portal are bound in at their host paths.
+            string[] bound = [plan.Paths.AppBin, plan.Paths.AppSbin, plan.Paths.PortalBin];
+            if (plan.CommandFromBoot && command[0] == "bash" && GuestPath.FindProgram(merged.Path, "bash", path, out _, bound) is null)
                 command[0] = "sh";
-            if (GuestPath.FindProgram(merged.Path, command[0], path, out bool executable) is null)
+            if (GuestPath.FindProgram(merged.Path, command[0], path, out bool executable, bound) is null)
             {
                 Fail($"Command not found: '{command[0]}'", 127);
                 return;
@@ -95,9 +101,21 @@ public sealed class InstanceActor : ReceiveActor
             }
             cwd = WorkingDirectory(merged.Path, plan);
         }
+        var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        if (plan.PortalInit is { } init)
+        {
+            // fim_portal is the guest's init: it starts the program and serves fim-instance exec.
+            command.Insert(0, init);
+            env.Add($"{PortalDaemon.InitVariable}=1");
+        }
         var spec = plan.SandboxFor(ready.Root, command, cwd);
         var args = BwrapCommandLine.Build(spec);
-        var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        if (plan.HostPortal)
+        {
+            // Listening before the sandbox starts, so the guest's first fim_portal call finds the socket.
+            var listener = PortalListener.Create(plan.Paths.PortalDispatcherSocket);
+            _portal = Context.ActorOf(PortalHostActor.Props(listener, Native.Interop.Unistd.getuid(), Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin"), "portal");
+        }
         _log.Info("starting the sandbox");
         _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env), "sandbox");
         Context.Watch(_sandbox);
@@ -156,7 +174,7 @@ public sealed class InstanceActor : ReceiveActor
         Finish();
     }
 
-    /// <summary>Reverse boot order: the sandbox (if still there), then the mounts.</summary>
+    /// <summary>Reverse boot order: the sandbox (if still there), the portal, then the mounts.</summary>
     private void Finish()
     {
         if (_finishing)
@@ -164,6 +182,8 @@ public sealed class InstanceActor : ReceiveActor
         _finishing = true;
         if (_sandbox is not null)
             Context.Stop(_sandbox);
+        if (_portal is not null)
+            Context.Stop(_portal);
         if (_mounts is not null)
             _mounts.Tell(TearDownMounts.Instance);
         else

@@ -25,8 +25,12 @@ public sealed record RunPlan(
     IReadOnlyList<SandboxMount> PermissionMounts,
     IReadOnlyList<string> Command,
     bool CommandFromBoot,
-    string HostWorkingDirectory)
+    string HostWorkingDirectory,
+    string? PortalInit)
 {
+    /// <summary>The run may call host commands through fim_portal (cli.md §16b).</summary>
+    public bool HostPortal => Config.Permissions.HasFlag(Permissions.Portal);
+
     /// <summary>Unprivileged runs squash ownership to the caller (design.md "Writable overlay").</summary>
     public bool Unprivileged => Host.Uid != 0;
 

@@ -48,9 +48,11 @@ public static class GuestPath
     /// <summary>
     /// The program as the shell would find it: a name with a '/' is taken as it is, anything else is
     /// looked up on the guest PATH. Returns the guest path, or null when not found; <paramref name="executable"/>
-    /// says whether it may be executed (126 otherwise).
+    /// says whether it may be executed (126 otherwise). <paramref name="boundDirectories"/> are host
+    /// directories bound into the guest at the same paths (the tools, fim_portal): below them the
+    /// host path is the guest path.
     /// </summary>
-    public static string? FindProgram(string root, string program, string pathVariable, out bool executable)
+    public static string? FindProgram(string root, string program, string pathVariable, out bool executable, IReadOnlyList<string>? boundDirectories = null)
     {
         executable = false;
         IEnumerable<string> candidates = program.Contains('/')
@@ -58,7 +60,10 @@ public static class GuestPath
             : pathVariable.Split(':', StringSplitOptions.RemoveEmptyEntries).Where(d => d.StartsWith('/')).Select(d => d.TrimEnd('/') + "/" + program);
         foreach (string candidate in candidates)
         {
-            if (Resolve(root, candidate) is not { } host)
+            string? host = boundDirectories?.Any(d => candidate.StartsWith(d + "/", StringComparison.Ordinal)) == true
+                ? (File.Exists(candidate) || Directory.Exists(candidate) ? candidate : null)
+                : Resolve(root, candidate);
+            if (host is null)
                 continue;
             if (Directory.Exists(host))
             {

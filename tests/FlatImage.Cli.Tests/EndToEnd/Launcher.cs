@@ -29,6 +29,18 @@ public static class Launcher
 
     public static string Path => LauncherPath.Value;
 
+    /// <summary>The published fim_portal: FIM_PORTAL, else out/portal/fim_portal beside the launcher's out/launcher/.</summary>
+    public static string PortalPath =>
+        Environment.GetEnvironmentVariable("FIM_PORTAL") is { Length: > 0 } configured
+            ? configured
+            : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(Path)!)!, "portal", "fim_portal");
+
+    /// <summary>
+    /// Until the tools bundle carries fim_portal, runs name the published one in the launcher's
+    /// development hook (FIM_TEST_PORTAL); it runs in guests with glibc (<see cref="BusyboxImage.NewWithGlibc"/>).
+    /// </summary>
+    public static Dictionary<string, string?> PortalEnvironment() => new() { ["FIM_TEST_PORTAL"] = PortalPath };
+
     private static readonly Lazy<string> RepositoryRootPath = new(FindRepositoryRoot);
 
     /// <summary>The checkout the tests run from (its scripts/ build the Debian image).</summary>
@@ -168,6 +180,9 @@ public static class Launcher
         // A user's session: their own HOME, no XDG_RUNTIME_DIR (so /tmp/fim-<uid> is used), no debug noise.
         info.Environment.Remove("FIM_DEBUG");
         info.Environment.Remove("XDG_RUNTIME_DIR");
+        // Every run gets fim_portal as the guest's init, as it will from the tools bundle.
+        if (File.Exists(PortalPath))
+            info.Environment["FIM_TEST_PORTAL"] = PortalPath;
         if (identity == Identity.User)
         {
             info.Environment["HOME"] = System.IO.Path.GetDirectoryName(image)!;
