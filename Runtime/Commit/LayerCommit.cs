@@ -161,13 +161,21 @@ public static partial class LayerCommit
     private static partial Regex ManagedLayerName();
 
     /// <summary>
-    /// The destination may be on another filesystem than the data directory, where rename(2)
-    /// fails with EXDEV. So the layer is copied next to the destination first, fsynced, and then
-    /// linked into place without overwriting: the destination name never shows a partial layer.
+    /// Places the layer at the user's path without ever showing a partial layer under that name,
+    /// and without replacing a file that appeared there meanwhile. On the same filesystem that is
+    /// link(2) (fails with EEXIST rather than replace) and an unlink of the temporary name. The
+    /// destination may be on another filesystem (link fails with EXDEV), so then the layer is
+    /// copied next to the destination first, fsynced, and then linked into place the same way.
     /// </summary>
     private static void MoveAcrossFilesystems(string source, string destination)
     {
         string dir = Path.GetDirectoryName(destination)!;
+        if (LinkNoReplace(source, destination))
+        {
+            RawPathFiles.FsyncDirectory(dir);
+            File.Delete(source);
+            return;
+        }
         string staging = Path.Combine(dir, $".{Path.GetFileName(destination)}.tmp-{Environment.ProcessId}");
         try
         {
@@ -177,13 +185,16 @@ public static partial class LayerCommit
                 input.CopyTo(output, 1 << 20);
                 output.Flush(flushToDisk: true);
             }
-            try
+            if (!LinkNoReplace(staging, destination))
             {
-                File.Move(staging, destination, overwrite: false);
-            }
-            catch (IOException) when (Path.Exists(destination))
-            {
-                throw new CommitException("Destination file already exists");
+                try
+                {
+                    File.Move(staging, destination, overwrite: false); // a filesystem without hard links
+                }
+                catch (IOException) when (Path.Exists(destination))
+                {
+                    throw new CommitException("Destination file already exists");
+                }
             }
             RawPathFiles.FsyncDirectory(dir);
         }
@@ -192,6 +203,15 @@ public static partial class LayerCommit
             File.Delete(staging);
         }
         File.Delete(source);
+    }
+
+    /// <summary>True once linked; false where hard links cannot be made (another filesystem, no support).</summary>
+    private static bool LinkNoReplace(string existing, string destination)
+    {
+        int rc = RawPathFiles.TryLink(existing, destination);
+        if (rc == Native.Interop.Errno.EEXIST)
+            throw new CommitException("Destination file already exists");
+        return rc == 0;
     }
 
     /// <summary>

@@ -388,6 +388,24 @@ public sealed class CommitTests : IDisposable
         Assert.True(File.Exists(Path.Combine(Upper(image), "kept")));
     }
 
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Commit_file_on_the_same_filesystem_is_linked_into_place(Identity who)
+    {
+        string image = NewImage(who);
+        MustSucceed(Run(who, image, "fim-root", "sh", "-c", Changes));
+        string before = ViewOf(who, image);
+        string file = Path.Combine(Path.GetDirectoryName(image)!, "committed.layer");
+        var commit = Run(who, image, "fim-layer", "commit", "file", file);
+        MustSucceed(commit);
+        Assert.Equal($"Layer saved to '{file}'\nFinished erasing files\n", commit.Stdout);
+        // One name left: the temporary one in <data>/tmp is gone, and nothing else is there.
+        Assert.Equal("1\n", Launcher.RunProcess("stat", ["-c", "%h", file], null, null).Stdout);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(DataDir(image), "tmp")));
+        MustSucceed(Run(who, image, "fim-layer", "add", file));
+        Assert.Equal(before, ViewOf(who, image));
+    }
+
     [Fact]
     public void Commit_layer_numbers_after_the_highest_and_stops_at_999()
     {
