@@ -95,7 +95,7 @@ public static partial class LayerCommit
                     RawPathFiles.FsyncDirectory(Path.GetDirectoryName(target)!);
                     break;
                 case CommitMode.File:
-                    MoveAcrossFilesystems(temp, target!);
+                    PlaceWithoutReplacing(temp, target!);
                     break;
             }
         }
@@ -167,7 +167,7 @@ public static partial class LayerCommit
     /// destination may be on another filesystem (link fails with EXDEV), so then the layer is
     /// copied next to the destination first, fsynced, and then linked into place the same way.
     /// </summary>
-    private static void MoveAcrossFilesystems(string source, string destination)
+    private static void PlaceWithoutReplacing(string source, string destination)
     {
         string dir = Path.GetDirectoryName(destination)!;
         if (LinkNoReplace(source, destination))
