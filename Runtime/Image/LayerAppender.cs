@@ -1,5 +1,6 @@
 using FlatImage.Runtime.Config;
 using FlatImage.Runtime.Layers;
+using Microsoft.Win32.SafeHandles;
 
 namespace FlatImage.Runtime.Image;
 
@@ -46,6 +47,28 @@ public static class LayerAppender
             offset = layout.ToolsOffset + ToolsHeader.Size;
         }
 
+        long lengthBefore = RandomAccess.GetLength(image);
+        try
+        {
+            Copy(layer, image, offset, size, layerPath, cancellationToken, stallMarker);
+            // Drop whatever an earlier interrupted append left past the new end.
+            if (RandomAccess.GetLength(image) > offset + size)
+                RandomAccess.SetLength(image, offset + size);
+            ConfigStore.Fsync(image, imagePath);
+        }
+        catch (IOException)
+        {
+            // Disk full, most likely. The partial tail would read as a truncated layer and be
+            // ignored, but it holds space the user needs back: the image goes back to its old length.
+            if (RandomAccess.GetLength(image) > lengthBefore)
+                RandomAccess.SetLength(image, lengthBefore);
+            throw;
+        }
+    }
+
+    private static void Copy(SafeFileHandle layer, SafeFileHandle image, long offset, long size, string layerPath,
+        CancellationToken cancellationToken, string? stallMarker)
+    {
         var buffer = new byte[1 << 20];
         for (long done = 0; done < size;)
         {
@@ -64,10 +87,6 @@ public static class LayerAppender
             RandomAccess.Write(image, buffer.AsSpan(0, n), offset + done);
             done += n;
         }
-        // Drop whatever an earlier interrupted append left past the new end.
-        if (RandomAccess.GetLength(image) > offset + size)
-            RandomAccess.SetLength(image, offset + size);
-        ConfigStore.Fsync(image, imagePath);
     }
 
     /// <summary>Opens the layer fully (header and metadata checksums); returns its size.</summary>

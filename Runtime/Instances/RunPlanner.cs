@@ -80,6 +80,11 @@ public static class RunPlanner
             OverlayKind.Unionfs => HostTools.Find("unionfs", paths.AppBin) ?? HostTools.Find("unionfs-fuse", paths.AppBin) ?? throw new ToolMissingException("unionfs"),
             _ => null,
         };
+        // unionfs-fuse reads only its own whiteout markers, not the overlay whiteouts commits put in
+        // layers: fuse-overlayfs merges the read-only layers for it (OverlayCommandLine.BuildReadOnlyMerge).
+        string? lowerMergeProgram = overlay == OverlayKind.Unionfs
+            ? HostTools.Find("fuse-overlayfs", paths.AppBin) ?? throw new ToolMissingException("fuse-overlayfs")
+            : null;
 
         var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
@@ -112,7 +117,7 @@ public static class RunPlanner
             : request.Command;
 
         return new RunPlan(
-            imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, bwrap,
+            imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, lowerMergeProgram, bwrap,
             identity, hostIdentity, config, env, userBinds, permissionMounts, command,
             request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit);
     }

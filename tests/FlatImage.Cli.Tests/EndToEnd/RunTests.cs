@@ -227,19 +227,31 @@ public class RunTests
         Assert.Equal("from-sh\n", Launcher.Finish(p).Stdout);
     }
 
+    public static TheoryData<Identity, string> IdentitiesAndOverlays => new()
+    {
+        { Identity.Root, "overlayfs" }, { Identity.User, "overlayfs" },
+        // unionfs-fuse sits on a second daemon, the read-only fuse-overlayfs merge of the layers.
+        { Identity.Root, "unionfs" }, { Identity.User, "unionfs" },
+    };
+
     [Theory]
-    [MemberData(nameof(Identities))]
-    public void A_killed_launcher_leaves_no_mount_behind(Identity who)
+    [MemberData(nameof(IdentitiesAndOverlays))]
+    public void A_killed_launcher_leaves_no_mount_behind(Identity who, string overlay)
     {
         string image = NewImage(who);
         string marker = Path.Combine(Path.GetDirectoryName(image)!, "started");
         if (who == Identity.User)
             Launcher.Chown(Path.GetDirectoryName(image)!, recursive: true);
         Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
-        using var run = Launcher.Start(who, image, null, "fim-exec", "sh", "-c", "echo > /outside/started; sleep 60");
+        // A runtime directory of its own: other runs of this user (other test classes) mount under /tmp/fim-<uid> meanwhile.
+        string runtime = Directory.CreateDirectory(Path.Combine(Path.GetDirectoryName(image)!, "xdg-runtime")).FullName;
+        File.SetUnixFileMode(runtime, (UnixFileMode)0b111_000_000);
+        if (who == Identity.User)
+            Launcher.Chown(runtime);
+        var env = new Dictionary<string, string?> { ["FIM_OVERLAY"] = overlay, ["XDG_RUNTIME_DIR"] = runtime };
+        using var run = Launcher.Start(who, image, env, "fim-exec", "sh", "-c", "echo > /outside/started; sleep 60");
         Launcher.WaitForFile(marker, run, "the program never started");
-        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
-        string instances = $"/tmp/fim-{uid}/app";
+        string instances = Path.Combine(runtime, "fim", "app");
         Assert.NotEmpty(Mounts(instances));
         // SIGKILL the launcher itself (setpriv exec'd it, same pid).
         Process.GetProcessById(run.Id).Kill();
@@ -248,7 +260,7 @@ public class RunTests
             Thread.Sleep(20);
         Assert.Empty(Mounts(instances));
         run.WaitForExit();
-        Assert.Equal("again\n", Launcher.Run(who, image, "fim-exec", "echo", "again").Stdout);
+        Assert.Equal("again\n", Launcher.Run(who, image, env, "fim-exec", "echo", "again").Stdout);
     }
 
     [Theory]
