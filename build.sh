@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds everything from a fresh clone and runs the main job:
 #   1. installs prerequisites (Debian packages),
-#   2. publishes the NativeAOT launcher to out/launcher/flatimage,
+#   2. publishes the NativeAOT launcher to out/launcher/flatimage and fim_portal to out/portal,
 #   3. collects the helper tools (scripts/collect-tools.sh) and writes dist/blueprint.flatimage
 #      (launcher + reserved configuration region + tools bundle, no layers),
-#   4. shows the image working.
+#   4. writes dist/debian.flatimage (blueprint + Debian bookworm minbase; needs root),
+#   5. the main job: runs a program in the Debian image.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,6 +14,9 @@ scripts/install-prerequisites.sh
 echo "== publishing the NativeAOT launcher"
 dotnet publish Cli -c Release -r linux-x64 -o out/launcher -nologo -clp:ErrorsOnly
 
+echo "== publishing fim_portal (the in-guest portal helper, bundled into images)"
+dotnet publish Cli/Portal -c Release -r linux-x64 -o out/portal -nologo -clp:ErrorsOnly
+
 echo "== collecting the tools bundle"
 scripts/collect-tools.sh out/tools
 
@@ -20,10 +24,19 @@ echo "== writing dist/blueprint.flatimage"
 mkdir -p dist
 dotnet build Build/ImageAssembler -c Release -nologo -clp:ErrorsOnly -o out/assembler
 dotnet out/assembler/ImageAssembler.dll out/launcher/flatimage out/tools dist/blueprint.flatimage
-
-echo "== main job"
-dist/blueprint.flatimage fim-version full
 # The empty blueprint has a shell: the bundled busybox. Its data directory goes to a scratch place.
 data=$(mktemp -d)
 FIM_DIR_DATA="$data" dist/blueprint.flatimage fim-exec sh -c 'echo "hello from the blueprint: $(busybox | head -1)"'
 rm -rf --one-file-system "$data"
+
+echo "== writing dist/debian.flatimage"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "error: dist/debian.flatimage needs root (debootstrap); run ./build.sh as root" >&2
+    exit 1
+fi
+scripts/build-debian-image.sh dist/blueprint.flatimage dist/debian.flatimage
+ls -l dist/debian.flatimage
+
+echo "== main job: a program in the Debian image"
+dist/debian.flatimage fim-version full
+dist/debian.flatimage fim-exec sh -c '. /etc/os-release; echo "$PRETTY_NAME in a FlatImage"; apt-get --version | head -n1'

@@ -52,6 +52,7 @@ public static class Dispatcher
             "fim-version" => VersionCommand.Run(context, cursor),
             "fim-help" => Help(context, cursor),
             "fim-layer" => LayerCommand.Run(context, cursor),
+            "fim-instance" => InstanceCommand.Run(context, cursor),
             "fim-exec" => RunCommand.Exec(context, cursor, asRoot: false),
             "fim-root" => RunCommand.Exec(context, cursor, asRoot: true),
             "fim" => RunCommand.Boot(context, args),

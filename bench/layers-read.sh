@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Layer read performance, side by side in one run, on the cached debootstrap tree of the layer
-# tests (tests/FlatImage.Runtime.Tests/Layers/DebianTreeFixture.cs):
+# tests (scripts/debian-rootfs.sh):
 #   cold full-tree read   tar -cf - . | cat >/dev/null   ours (fim-layer mount) vs squashfuse_ll
 #   cold metadata walk    find . -printf '%s %m\n'        ours vs squashfuse_ll
 #   warm full-tree read   tar -cf - . | cat >/dev/null   ours vs the plain directory
@@ -12,11 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 LAUNCHER=$(realpath "${FIM_LAUNCHER:-out/launcher/flatimage}")
-TREE=${FIM_TEST_CACHE:-/var/cache/flatimage-tests}/bookworm-minbase
 WORK=${FIM_BENCH_WORK:-/tmp/fim-bench-layers}
 OUT=${1:-bench/results/layers-read.md}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-[ -d "$TREE" ] || { echo "$TREE missing: run the layer tests once (DebianTreeFixture) to build it" >&2; exit 1; }
+TREE=$(scripts/debian-rootfs.sh tree)
 [ -x "$LAUNCHER" ] || { echo "$LAUNCHER missing: dotnet publish Cli -c Release -r linux-x64 -o out/launcher" >&2; exit 1; }
 mkdir -p "$WORK/ours" "$WORK/squash"
 

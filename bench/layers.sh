@@ -1,33 +1,15 @@
 #!/usr/bin/env bash
 # Layer format benchmark: size and create time of our layer against mksquashfs (zstd and xz,
 # 1 MiB blocks) on a Debian bookworm minbase tree, plus block-size and level sweeps.
-# Usage: bench/layers.sh [tree]      (default: the test fixture's cached debootstrap tree)
+# Usage: bench/layers.sh [tree]      (default: scripts/debian-rootfs.sh's cached debootstrap tree)
 # Writes bench/results/layers.md. Needs: dotnet, mksquashfs, hyperfine, debootstrap (first run).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-cache=${FIM_TEST_CACHE:-/var/cache/flatimage-tests}
-tree=${1:-$cache/bookworm-minbase}
+# Default: the same tree the tests and the Debian image use (bootstrapped once, then cached).
+tree=${1:-$("$repo/scripts/debian-rootfs.sh" tree)}
 runs=${RUNS:-3}
-
-# The same tree the tests use: extracted from the cached tarball, or bootstrapped once.
-if [ ! -d "$tree" ]; then
-    mkdir -p "$cache"
-    if [ ! -f "$cache/bookworm-minbase.tar" ]; then
-        mirror=$(grep -rhoE '^(deb\s+(\[[^]]*\]\s+)?|URIs:\s*)https?://\S+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-            | grep -oE 'https?://\S+' | grep -v -e security -e updates | head -n1)
-        mirror=${mirror:-http://deb.debian.org/debian}
-        debootstrap --variant=minbase bookworm "$tree.tmp" "$mirror"
-        tar --xattrs --xattrs-include='*' --numeric-owner -cf "$cache/bookworm-minbase.tar" -C "$tree.tmp" .
-        mv "$tree.tmp" "$tree"
-    else
-        mkdir -p "$tree.tmp"
-        tar --xattrs --xattrs-include='*' --numeric-owner -xpf "$cache/bookworm-minbase.tar" -C "$tree.tmp"
-        mv "$tree.tmp" "$tree"
-    fi
-    touch "$tree.ok"
-fi
 
 dotnet build -c Release "$here/LayerBench" -v quiet -nologo >/dev/null
 bench="dotnet $here/LayerBench/bin/Release/net10.0/LayerBench.dll"

@@ -1,16 +1,19 @@
 using Akka.Actor;
 using Akka.Event;
 using FlatImage.Actors.Mounts;
+using FlatImage.Actors.Portal;
 using FlatImage.Actors.Sandbox;
 using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Instances;
+using FlatImage.Runtime.Portal;
 using FlatImage.Runtime.Sandbox;
 
 namespace FlatImage.Actors.Instance;
 
 /// <summary>
-/// One run of the image. Boots in order — janitor, mounts (<see cref="MountSupervisor"/>), then the
-/// sandbox (<see cref="SandboxActor"/>) — and tears down in reverse when the sandbox exits, when a
+/// One run of the image. Boots in order — janitor, mounts (<see cref="MountSupervisor"/>), the host
+/// portal (<see cref="PortalHostActor"/>, with the portal permission), then the sandbox
+/// (<see cref="SandboxActor"/>) — and tears down in reverse when the sandbox exits, when a
 /// mount fails, or on <see cref="StopInstance"/>. Answers <see cref="RunInstance"/> with
 /// <see cref="RunInstanceResult"/> once everything is unmounted, then stops.
 /// </summary>
@@ -23,6 +26,7 @@ public sealed class InstanceActor : ReceiveActor
     private JanitorProcess? _janitor;
     private InstanceLock? _lock;
     private IActorRef? _mounts;
+    private IActorRef? _portal;
     private IActorRef? _sandbox;
     private int _status;
     private string? _error;
@@ -80,8 +84,9 @@ public sealed class InstanceActor : ReceiveActor
         if (ready.Root is SandboxRoot.MergedDirectory merged)
         {
             string path = plan.Environment.GetValueOrDefault("PATH") ?? "/usr/bin:/bin";
-            // The program is looked up as the guest will see it: the bundled tools and the binds are on top of the root.
-            var binds = plan.Paths.ToolDirectories.Select(d => new GuestBind(d, d))
+            // The program is looked up as the guest will see it: the bundled tools, fim_portal and the
+            // binds are on top of the root.
+            var binds = plan.Paths.ToolDirectories.Append(plan.Paths.PortalBin).Select(d => new GuestBind(d, d))
                 .Concat(plan.UserBinds.Concat(plan.PermissionMounts).Select(m => new GuestBind(m.Destination, m.Source)))
                 .ToList();
             // The default boot falls back from bash to sh for images without bash (busybox, blueprint).
@@ -99,9 +104,21 @@ public sealed class InstanceActor : ReceiveActor
             }
             cwd = WorkingDirectory(merged.Path, plan);
         }
+        var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        if (plan.PortalInit is { } init)
+        {
+            // fim_portal is the guest's init: it starts the program and serves fim-instance exec.
+            command.Insert(0, init);
+            env.Add($"{PortalDaemon.InitVariable}=1");
+        }
         var spec = plan.SandboxFor(ready.Root, command, cwd);
         var args = BwrapCommandLine.Build(spec);
-        var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        if (plan.HostPortal)
+        {
+            // Listening before the sandbox starts, so the guest's first fim_portal call finds the socket.
+            var listener = PortalListener.Create(plan.Paths.PortalDispatcherSocket);
+            _portal = Context.ActorOf(PortalHostActor.Props(listener, Native.Interop.Unistd.getuid(), Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin"), "portal");
+        }
         _log.Info("starting the sandbox");
         _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env), "sandbox");
         Context.Watch(_sandbox);
@@ -160,7 +177,7 @@ public sealed class InstanceActor : ReceiveActor
         Finish();
     }
 
-    /// <summary>Reverse boot order: the sandbox (if still there), then the mounts.</summary>
+    /// <summary>Reverse boot order: the sandbox (if still there), the portal, then the mounts.</summary>
     private void Finish()
     {
         if (_finishing)
@@ -168,6 +185,8 @@ public sealed class InstanceActor : ReceiveActor
         _finishing = true;
         if (_sandbox is not null)
             Context.Stop(_sandbox);
+        if (_portal is not null)
+            Context.Stop(_portal);
         if (_mounts is not null)
             _mounts.Tell(TearDownMounts.Instance);
         else

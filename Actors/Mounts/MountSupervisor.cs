@@ -10,6 +10,8 @@ namespace FlatImage.Actors.Mounts;
 /// <summary>
 /// Mounts the filesystem stack of one run and tears it down in reverse: every read-only layer
 /// (one child each, <c>layer-0..N</c>, mounted in parallel), then the overlay on top (<c>overlay</c>).
+/// Under unionfs-fuse a read-only fuse-overlayfs (<c>lower</c>) merges the layers first and unionfs
+/// stacks the writable layer on that (see <see cref="OverlayCommandLine.BuildReadOnlyMerge"/>).
 /// Reports <see cref="MountsReady"/> with the sandbox's root, or <see cref="MountsFailed"/>.
 ///
 /// Supervision: a child that throws is stopped, never restarted — a mount that failed once is
@@ -26,6 +28,7 @@ public sealed class MountSupervisor : ReceiveActor
     private readonly List<IActorRef> _layers = new();
     private string? _lastFailure;
     private IActorRef? _overlay;
+    private IActorRef? _lowerMerge;
     private bool _tearingDown;
     private bool _reported;
 
@@ -79,6 +82,11 @@ public sealed class MountSupervisor : ReceiveActor
                 StartOverlay();
             return;
         }
+        if (Sender.Equals(_lowerMerge))
+        {
+            StartTopOverlay([ready.Mountpoint]);
+            return;
+        }
         if (Sender.Equals(_overlay))
             Report(new MountsReady(new SandboxRoot.MergedDirectory(ready.Mountpoint)));
     }
@@ -100,6 +108,19 @@ public sealed class MountSupervisor : ReceiveActor
             Report(new MountsReady(new SandboxRoot.KernelOverlay(lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory)));
             return;
         }
+        if (_plan.Overlay == OverlayKind.Unionfs)
+        {
+            string merged = Path.Combine(_plan.Paths.Instance, "lower");
+            var merge = OverlayCommandLine.BuildReadOnlyMerge(_plan.LowerMergeProgram!, lowers, merged);
+            _lowerMerge = Context.ActorOf(OverlayMountActor.Props(merge, merged, _janitor, Path.Combine(_plan.Paths.Logs, "lower.log")), "lower");
+            Context.Watch(_lowerMerge);
+            return;
+        }
+        StartTopOverlay(lowers);
+    }
+
+    private void StartTopOverlay(List<string> lowers)
+    {
         var squash = _plan.Unprivileged ? ((uint, uint)?)(_plan.Host.Uid, _plan.Host.Gid) : null;
         var command = OverlayCommandLine.Build(_plan.Overlay, _plan.OverlayProgram!, lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory, _plan.Paths.MergedRoot, squash);
         _overlay = Context.ActorOf(OverlayMountActor.Props(command, _plan.Paths.MergedRoot, _janitor, Path.Combine(_plan.Paths.Logs, "overlay.log")), "overlay");
@@ -115,6 +136,8 @@ public sealed class MountSupervisor : ReceiveActor
         _pendingLayers.Remove(who);
         if (who.Equals(_overlay))
             _overlay = null;
+        if (who.Equals(_lowerMerge))
+            _lowerMerge = null;
         if (!_tearingDown)
         {
             string reason = _lastFailure ?? $"{who.Path.Name} stopped";
@@ -126,7 +149,7 @@ public sealed class MountSupervisor : ReceiveActor
         ContinueTearDown();
     }
 
-    /// <summary>Reverse order: the overlay first (it holds the layers busy), then the layers, then this actor.</summary>
+    /// <summary>Reverse order: the overlay first (it holds the layers busy), then unionfs' lower merge, then the layers, then this actor.</summary>
     private void HandleTearDown()
     {
         _tearingDown = true;
@@ -139,6 +162,11 @@ public sealed class MountSupervisor : ReceiveActor
     {
         if (_overlay is not null)
             return;
+        if (_lowerMerge is not null)
+        {
+            Context.Stop(_lowerMerge);
+            return;
+        }
         if (_layers.Count > 0)
         {
             foreach (var layer in _layers)

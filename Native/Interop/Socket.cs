@@ -2,7 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace FlatImage.Native.Interop;
 
-/// <summary>Mirror of &lt;sys/socket.h&gt; (and struct iovec of &lt;sys/uio.h&gt;) for fd passing.</summary>
+/// <summary>Mirror of &lt;sys/socket.h&gt; (with struct iovec of &lt;sys/uio.h&gt; and struct sockaddr_un of
+/// &lt;sys/un.h&gt;) for unix sockets: fd passing (SCM_RIGHTS) and peer credentials (SO_PEERCRED).</summary>
 public static unsafe partial class Socket
 {
     private const string Libc = "libc";
@@ -14,6 +15,26 @@ public static unsafe partial class Socket
     public const int SCM_RIGHTS = 1;
     public const int MSG_CTRUNC = 0x8;
     public const int MSG_CMSG_CLOEXEC = 0x40000000;
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int SO_PEERCRED = 17;
+    public const int SHUT_RDWR = 2;
+
+    /// <summary>struct sockaddr_un: sun_path is 108 bytes, NUL-terminated for a filesystem socket.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct sockaddr_un
+    {
+        public ushort sun_family;
+        public fixed byte sun_path[108];
+    }
+
+    /// <summary>struct ucred, the answer of SO_PEERCRED: the peer's ids as seen from our namespaces.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ucred
+    {
+        public int pid;
+        public uint uid;
+        public uint gid;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct iovec
@@ -54,4 +75,28 @@ public static unsafe partial class Socket
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial nint recvmsg(int sockfd, msghdr* msg, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial nint sendmsg(int sockfd, msghdr* msg, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int bind(int sockfd, sockaddr_un* addr, uint addrlen);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int listen(int sockfd, int backlog);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int accept4(int sockfd, void* addr, uint* addrlen, int flags);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int connect(int sockfd, sockaddr_un* addr, uint addrlen);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int getsockopt(int sockfd, int level, int optname, void* optval, uint* optlen);
+
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int shutdown(int sockfd, int how);
 }

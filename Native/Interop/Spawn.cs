@@ -36,6 +36,10 @@ public static unsafe partial class Spawn
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int posix_spawn_file_actions_addclose(posix_spawn_file_actions_t* file_actions, int fildes);
 
+    /// <summary>glibc 2.29+: the child changes to this directory before exec.</summary>
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t* file_actions, byte* path);
+
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int posix_spawnattr_init(posix_spawnattr_t* attr);
 

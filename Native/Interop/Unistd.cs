@@ -35,6 +35,9 @@ public static unsafe partial class Unistd
     public static partial int fdatasync(int fd);
 
     [LibraryImport(Libc, SetLastError = true)]
+    public static partial int link(byte* oldpath, byte* newpath);
+
+    [LibraryImport(Libc, SetLastError = true)]
     public static partial nint readlink(byte* pathname, byte* buf, nuint bufsiz);
 
     [LibraryImport(Libc, SetLastError = true)]

@@ -145,6 +145,16 @@ public static unsafe class RawPathFiles
         return 0;
     }
 
+    /// <summary>link(2): a second name for a file, which fails with EEXIST rather than replace one; 0 or a positive errno.</summary>
+    public static int TryLink(string existing, string newPath)
+    {
+        using var from = new NulTerminated(Encoding.UTF8.GetBytes(existing));
+        using var to = new NulTerminated(Encoding.UTF8.GetBytes(newPath));
+        fixed (byte* f = from.Bytes)
+        fixed (byte* t = to.Bytes)
+            return Unistd.link(f, t) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
     /// <summary>fsync(2) a directory so a rename inside it survives a crash.</summary>
     public static void FsyncDirectory(string path)
     {

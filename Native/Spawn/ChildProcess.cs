@@ -37,10 +37,12 @@ public sealed class ChildProcess : IDisposable
     /// posix_spawn_file_actions_adddup2 (dup2 clears FD_CLOEXEC on the new number; the child
     /// number must differ from the parent's, see dup2(2)). Signal dispositions are reset to
     /// default and the mask is emptied (POSIX_SPAWN_SETSIGDEF/SETSIGMASK), because the runtime
-    /// ignores SIGPIPE and exec keeps ignored signals ignored.
+    /// ignores SIGPIPE and exec keeps ignored signals ignored. <paramref name="closeFds"/> are closed
+    /// in the child (a caller whose own stdin was closed gets a child without one), and
+    /// <paramref name="workingDirectory"/>, when given, is the child's directory.
     /// </summary>
     public static unsafe ChildProcess Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment,
-        IReadOnlyList<(SafeHandle Fd, int ChildFd)>? inheritFds = null)
+        IReadOnlyList<(SafeHandle Fd, int ChildFd)>? inheritFds = null, string? workingDirectory = null, IReadOnlyList<int>? closeFds = null)
     {
         var strings = new List<IntPtr>();
         var refs = new List<SafeHandle>();
@@ -76,6 +78,17 @@ public sealed class ChildProcess : IDisposable
                     throw new ArgumentException($"fd {parentFd} must be passed under another number", nameof(inheritFds));
                 int rc = Interop.Spawn.posix_spawn_file_actions_adddup2(&actions, parentFd, childFd);
                 if (rc != 0) throw new ErrnoException(rc, "posix_spawn_file_actions_adddup2", path);
+            }
+
+            foreach (int fd in closeFds ?? [])
+            {
+                int rc = Interop.Spawn.posix_spawn_file_actions_addclose(&actions, fd);
+                if (rc != 0) throw new ErrnoException(rc, "posix_spawn_file_actions_addclose", path);
+            }
+            if (workingDirectory is not null)
+            {
+                int rc = Interop.Spawn.posix_spawn_file_actions_addchdir_np(&actions, Utf8(workingDirectory));
+                if (rc != 0) throw new ErrnoException(rc, "posix_spawn_file_actions_addchdir_np", workingDirectory);
             }
 
             Signal.sigfillset(&all);

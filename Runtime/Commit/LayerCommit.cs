@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using FlatImage.Native;
 using FlatImage.Native.Io;
 using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Instances;
@@ -25,6 +26,12 @@ public static partial class LayerCommit
 {
     /// <summary>Test hook: during <c>commit binary</c>, append half the layer, create this marker file and stall.</summary>
     public const string StallVariable = "FIM_TEST_STALL_COMMIT_APPEND";
+
+    /// <summary>Test hook: write half of <c>&lt;data&gt;/tmp/layer.tmp</c> (flushed to disk), create this marker file and stall.</summary>
+    public const string StallWriteVariable = "FIM_TEST_STALL_COMMIT_WRITE";
+
+    /// <summary>Test hook: once the layer is placed, before the writable layer is cleared, create this marker file and stall.</summary>
+    public const string StallClearVariable = "FIM_TEST_STALL_COMMIT_CLEAR";
 
     /// <summary>Runs the commit; returns the path the layer was saved to (null for <see cref="CommitMode.Binary"/>).</summary>
     /// <param name="placed">called once the layer is placed, before the writable layer is cleared (for the confirmation line).</param>
@@ -59,32 +66,81 @@ public static partial class LayerCommit
         LayerSourceNode root;
         using (var lower = new LowerDirectories(imagePath))
             root = OverlayUpperScanner.Scan(upper, host.Uid, host.Gid, skipped, ct, lower.Find);
-        using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20))
+        try
         {
-            LayerWriter.WriteTo(root, stream, options, progress, ct);
+            using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+            LayerWriter.WriteTo(root, stream, options, StallHalfway(progress, stream), ct);
             stream.Flush(flushToDisk: true);
+        }
+        catch (IOException e)
+        {
+            // Disk full, most likely: nothing was placed and the writable layer is untouched; the
+            // partial layer goes at once so the space it took is the user's again.
+            File.Delete(temp);
+            throw new CommitException($"Failed to write layer '{temp}': {Reason(e)}");
         }
         RawPathFiles.FsyncDirectory(tmpDir);
 
-        switch (mode)
+        try
         {
-            case CommitMode.Binary:
-                LayerAppender.Append(imagePath, temp, ct, Environment.GetEnvironmentVariable(StallVariable));
-                File.Delete(temp);
-                break;
-            case CommitMode.Layer:
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Move(temp, target!, overwrite: false);
-                RawPathFiles.FsyncDirectory(Path.GetDirectoryName(target)!);
-                break;
-            case CommitMode.File:
-                MoveAcrossFilesystems(temp, target!);
-                break;
+            switch (mode)
+            {
+                case CommitMode.Binary:
+                    LayerAppender.Append(imagePath, temp, ct, Environment.GetEnvironmentVariable(StallVariable));
+                    File.Delete(temp);
+                    break;
+                case CommitMode.Layer:
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    File.Move(temp, target!, overwrite: false);
+                    RawPathFiles.FsyncDirectory(Path.GetDirectoryName(target)!);
+                    break;
+                case CommitMode.File:
+                    PlaceWithoutReplacing(temp, target!);
+                    break;
+            }
         }
+        catch (IOException e)
+        {
+            File.Delete(temp);
+            throw new CommitException(mode == CommitMode.Binary
+                ? $"Failed to append layer to '{imagePath}': {Reason(e)}"
+                : $"Failed to write layer '{target}': {Reason(e)}");
+        }
+        if (Environment.GetEnvironmentVariable(StallClearVariable) is { Length: > 0 } clearMarker)
+            Stall(clearMarker);
         placed?.Invoke(target);
 
         ClearUpper(upper, erasing, skipped);
         return target;
+    }
+
+    /// <summary>The OS's reason without .NET's path suffix (the message names the path itself).</summary>
+    private static string Reason(IOException e) =>
+        e.HResult is > 0 and < 4096 ? ErrnoException.StrError(e.HResult) : e.Message;
+
+    /// <summary>The progress reporter, or with <see cref="StallWriteVariable"/> set one that stalls halfway (see there).</summary>
+    private static IProgress<LayerProgress>? StallHalfway(IProgress<LayerProgress>? progress, FileStream stream) =>
+        Environment.GetEnvironmentVariable(StallWriteVariable) is { Length: > 0 } marker
+            ? new StallingProgress(progress, stream, marker)
+            : progress;
+
+    private static void Stall(string marker)
+    {
+        File.WriteAllText(marker, "stalled");
+        Thread.Sleep(Timeout.Infinite);
+    }
+
+    /// <summary>Reports are made on the thread that writes the layer, right after each block: flushing there is safe.</summary>
+    private sealed class StallingProgress(IProgress<LayerProgress>? inner, FileStream stream, string marker) : IProgress<LayerProgress>
+    {
+        public void Report(LayerProgress value)
+        {
+            inner?.Report(value);
+            if (value.BytesDone * 2 < value.BytesTotal)
+                return;
+            stream.Flush(flushToDisk: true);
+            Stall(marker);
+        }
     }
 
     /// <summary><c>layer-NNN.layer</c> one above the highest existing one; the first is <c>layer-000.layer</c>.</summary>
@@ -105,13 +161,21 @@ public static partial class LayerCommit
     private static partial Regex ManagedLayerName();
 
     /// <summary>
-    /// The destination may be on another filesystem than the data directory, where rename(2)
-    /// fails with EXDEV. So the layer is copied next to the destination first, fsynced, and then
-    /// linked into place without overwriting: the destination name never shows a partial layer.
+    /// Places the layer at the user's path without ever showing a partial layer under that name,
+    /// and without replacing a file that appeared there meanwhile. On the same filesystem that is
+    /// link(2) (fails with EEXIST rather than replace) and an unlink of the temporary name. The
+    /// destination may be on another filesystem (link fails with EXDEV), so then the layer is
+    /// copied next to the destination first, fsynced, and then linked into place the same way.
     /// </summary>
-    private static void MoveAcrossFilesystems(string source, string destination)
+    private static void PlaceWithoutReplacing(string source, string destination)
     {
         string dir = Path.GetDirectoryName(destination)!;
+        if (LinkNoReplace(source, destination))
+        {
+            RawPathFiles.FsyncDirectory(dir);
+            File.Delete(source);
+            return;
+        }
         string staging = Path.Combine(dir, $".{Path.GetFileName(destination)}.tmp-{Environment.ProcessId}");
         try
         {
@@ -121,13 +185,16 @@ public static partial class LayerCommit
                 input.CopyTo(output, 1 << 20);
                 output.Flush(flushToDisk: true);
             }
-            try
+            if (!LinkNoReplace(staging, destination))
             {
-                File.Move(staging, destination, overwrite: false);
-            }
-            catch (IOException) when (Path.Exists(destination))
-            {
-                throw new CommitException("Destination file already exists");
+                try
+                {
+                    File.Move(staging, destination, overwrite: false); // a filesystem without hard links
+                }
+                catch (IOException) when (Path.Exists(destination))
+                {
+                    throw new CommitException("Destination file already exists");
+                }
             }
             RawPathFiles.FsyncDirectory(dir);
         }
@@ -136,6 +203,15 @@ public static partial class LayerCommit
             File.Delete(staging);
         }
         File.Delete(source);
+    }
+
+    /// <summary>True once linked; false where hard links cannot be made (another filesystem, no support).</summary>
+    private static bool LinkNoReplace(string existing, string destination)
+    {
+        int rc = RawPathFiles.TryLink(existing, destination);
+        if (rc == Native.Interop.Errno.EEXIST)
+            throw new CommitException("Destination file already exists");
+        return rc == 0;
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
+using FlatImage.Runtime.Config;
 using FlatImage.Runtime.Layers;
+using Microsoft.Win32.SafeHandles;
 
 namespace FlatImage.Runtime.Image;
 
@@ -15,6 +17,16 @@ public static class LayerAppender
 {
     /// <param name="stallMarker">test hook (commit's FIM_TEST_STALL_COMMIT_APPEND): after half the layer, create this file and stall.</param>
     public static void Append(string imagePath, string layerPath, CancellationToken cancellationToken = default, string? stallMarker = null)
+    {
+        AppendLayer(imagePath, layerPath, cancellationToken, stallMarker);
+        // The layers change only here, so recording the distribution they show now (FIM_DIST,
+        // cli.md §3.16) keeps the stored value true without reading layers on every run. After
+        // the append's lock is released: the configuration write takes the same lock.
+        string distribution = ImageDistribution.Detect(imagePath) ?? ImageConfig.Default.Distribution;
+        ConfigStore.Update(imagePath, config => config with { Distribution = distribution });
+    }
+
+    private static void AppendLayer(string imagePath, string layerPath, CancellationToken cancellationToken, string? stallMarker)
     {
         long size = ValidateLayerFile(layerPath);
         using var layer = File.OpenHandle(layerPath, FileMode.Open, FileAccess.Read);
@@ -35,6 +47,28 @@ public static class LayerAppender
             offset = layout.ToolsOffset + ToolsHeader.Size;
         }
 
+        long lengthBefore = RandomAccess.GetLength(image);
+        try
+        {
+            Copy(layer, image, offset, size, layerPath, cancellationToken, stallMarker);
+            // Drop whatever an earlier interrupted append left past the new end.
+            if (RandomAccess.GetLength(image) > offset + size)
+                RandomAccess.SetLength(image, offset + size);
+            ConfigStore.Fsync(image, imagePath);
+        }
+        catch (IOException)
+        {
+            // Disk full, most likely. The partial tail would read as a truncated layer and be
+            // ignored, but it holds space the user needs back: the image goes back to its old length.
+            if (RandomAccess.GetLength(image) > lengthBefore)
+                RandomAccess.SetLength(image, lengthBefore);
+            throw;
+        }
+    }
+
+    private static void Copy(SafeFileHandle layer, SafeFileHandle image, long offset, long size, string layerPath,
+        CancellationToken cancellationToken, string? stallMarker)
+    {
         var buffer = new byte[1 << 20];
         for (long done = 0; done < size;)
         {
@@ -53,10 +87,6 @@ public static class LayerAppender
             RandomAccess.Write(image, buffer.AsSpan(0, n), offset + done);
             done += n;
         }
-        // Drop whatever an earlier interrupted append left past the new end.
-        if (RandomAccess.GetLength(image) > offset + size)
-            RandomAccess.SetLength(image, offset + size);
-        ConfigStore.Fsync(image, imagePath);
     }
 
     /// <summary>Opens the layer fully (header and metadata checksums); returns its size.</summary>

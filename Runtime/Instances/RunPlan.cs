@@ -7,7 +7,7 @@ namespace FlatImage.Runtime.Instances;
 
 /// <summary>
 /// Everything one run needs, decided on the host before anything is mounted: which layers, which
-/// overlay, who the program runs as, its environment and binds. The instance actors carry it out.
+/// overlay (and, under unionfs-fuse, the fuse-overlayfs that merges the read-only layers first), who the program runs as, its environment and binds. The instance actors carry it out.
 /// </summary>
 public sealed record RunPlan(
     string ImagePath,
@@ -16,6 +16,7 @@ public sealed record RunPlan(
     IReadOnlyList<LayerLocation> Layers,
     OverlayKind Overlay,
     string? OverlayProgram,
+    string? LowerMergeProgram,
     string Bwrap,
     Identity Identity,
     HostIdentity Host,
@@ -25,8 +26,12 @@ public sealed record RunPlan(
     IReadOnlyList<SandboxMount> PermissionMounts,
     IReadOnlyList<string> Command,
     bool CommandFromBoot,
-    string HostWorkingDirectory)
+    string HostWorkingDirectory,
+    string? PortalInit)
 {
+    /// <summary>The run may call host commands through fim_portal (cli.md §16b).</summary>
+    public bool HostPortal => Config.Permissions.HasFlag(Permissions.Portal);
+
     /// <summary>Unprivileged runs squash ownership to the caller (design.md "Writable overlay").</summary>
     public bool Unprivileged => Host.Uid != 0;
 

@@ -4,6 +4,7 @@ using FlatImage.Native.Interop;
 using FlatImage.Runtime.Config;
 using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Paths;
+using FlatImage.Runtime.Portal;
 using FlatImage.Runtime.Sandbox;
 using FlatImage.Runtime.Tools;
 
@@ -83,6 +84,11 @@ public static class RunPlanner
             OverlayKind.Unionfs => HostTools.Find("unionfs", bundledBin) ?? HostTools.Find("unionfs-fuse", bundledBin) ?? throw new ToolMissingException("unionfs"),
             _ => null,
         };
+        // unionfs-fuse reads only its own whiteout markers, not the overlay whiteouts commits put in
+        // layers: fuse-overlayfs merges the read-only layers for it (OverlayCommandLine.BuildReadOnlyMerge).
+        string? lowerMergeProgram = overlay == OverlayKind.Unionfs
+            ? HostTools.Find("fuse-overlayfs", bundledBin) ?? throw new ToolMissingException("fuse-overlayfs")
+            : null;
 
         // cli.md §9: the default shell is the bundled bash; an image without a bundle has only the guest's sh to offer.
         string bundledBash = Path.Combine(paths.AppBin, "bash");
@@ -105,15 +111,21 @@ public static class RunPlanner
         }
         var (permissionMounts, permissionVars) = HostServices.Resolve(config.Permissions, identity, host.GetValueOrDefault, Path.Exists);
         var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
+        // Portal plumbing, forced last (cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
+        env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;
+        env[PortalDaemon.DispatcherSocketVariable] = paths.PortalDispatcherSocket;
+        string? portalInit = PortalProgram.Locate(paths);
+        if (portalInit is not null && Path.GetDirectoryName(portalInit) != paths.AppBin)
+            env["PATH"] = Path.GetDirectoryName(portalInit) + ":" + env.GetValueOrDefault("PATH", "");
 
         IReadOnlyList<string> command = request.FromBoot
             ? [config.Boot.Program.Length == 0 ? "bash" : VariableExpander.Expand(config.Boot.Program), .. config.Boot.Args, .. request.Command]
             : request.Command;
 
         return new RunPlan(
-            imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, bwrap,
+            imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, lowerMergeProgram, bwrap,
             identity, hostIdentity, config, env, userBinds, permissionMounts, command,
-            request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory);
+            request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit);
     }
 
     /// <summary>
@@ -132,6 +144,8 @@ public static class RunPlanner
     private static void CreateDirectories(InstancePaths paths)
     {
         RuntimeDirectory.CreateChild(paths.Logs);
+        RuntimeDirectory.CreateChild(paths.PortalDaemonDirectory);
+        RuntimeDirectory.CreateChild(paths.PortalDispatcherDirectory);
         Directory.CreateDirectory(paths.UpperDirectory);
         Directory.CreateDirectory(paths.WorkDirectory);
     }

@@ -18,6 +18,14 @@ public sealed record InstancePaths(string Global, string App, string Instance, s
     public string Passwd => Path.Combine(Instance, "passwd");
     public string Bashrc => Path.Combine(Instance, "bashrc");
     public string Portal => Path.Combine(Instance, "portal");
+    /// <summary>Where the guest's <c>fim_portal</c> daemon listens (host → guest, <c>fim-instance exec</c>).</summary>
+    public string PortalDaemonDirectory => Path.Combine(Portal, "daemon");
+    public string PortalDaemonSocket => Path.Combine(PortalDaemonDirectory, "socket");
+    /// <summary>Where the launcher's PortalHostActor listens (guest → host, <c>fim_portal</c>).</summary>
+    public string PortalDispatcherDirectory => Path.Combine(Portal, "dispatcher");
+    public string PortalDispatcherSocket => Path.Combine(PortalDispatcherDirectory, "socket");
+    /// <summary>A per-run copy of <c>fim_portal</c> when the image brings none (development builds; see PortalProgram).</summary>
+    public string PortalBin => Path.Combine(Portal, "bin");
     /// <summary>Merged root of the FUSE overlays.</summary>
     public string MergedRoot => Path.Combine(Instance, "mount");
     public string LayerMountPoint(int index) => Path.Combine(Instance, "layers", index.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -68,6 +68,14 @@ public static class BwrapCommandLine
         foreach (string dir in spec.Paths.ToolDirectories)
             a.AddRange(["--ro-bind-try", dir, dir]);
         a.AddRange(["--ro-bind-try", spec.Paths.Bashrc, spec.Paths.Bashrc]);
+        // The instance's own portal endpoints and nothing else of the runtime directory (§16d). The
+        // daemon's directory is writable: fim_portal creates its socket there. The host's is
+        // read-only: connecting to a socket needs no write access to its mount (path_resolution:
+        // EROFS applies to regular files, directories and symlinks only), and the guest cannot
+        // replace the socket the launcher listens on.
+        a.AddRange(["--bind-try", spec.Paths.PortalDaemonDirectory, spec.Paths.PortalDaemonDirectory]);
+        a.AddRange(["--ro-bind-try", spec.Paths.PortalDispatcherDirectory, spec.Paths.PortalDispatcherDirectory]);
+        a.AddRange(["--ro-bind-try", spec.Paths.PortalBin, spec.Paths.PortalBin]);
 
         foreach (var mount in spec.UserBinds.Concat(spec.PermissionMounts))
             a.AddRange([mount.Option, mount.Source, mount.Destination]);

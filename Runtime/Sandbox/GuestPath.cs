@@ -71,7 +71,8 @@ public static class GuestPath
     /// <summary>
     /// The program as the shell would find it: a name with a '/' is taken as it is, anything else is
     /// looked up on the guest PATH. Returns the guest path, or null when not found; <paramref name="executable"/>
-    /// says whether it may be executed (126 otherwise).
+    /// says whether it may be executed (126 otherwise). <paramref name="binds"/> are host directories
+    /// bound into the guest (the tools, fim_portal, fim-bind): they are seen where the guest sees them.
     /// </summary>
     public static string? FindProgram(string root, string program, string pathVariable, out bool executable, IReadOnlyList<GuestBind>? binds = null)
     {

@@ -37,6 +37,18 @@ public static class OverlayCommandLine
         };
     }
 
+    /// <summary>
+    /// fuse-overlayfs(1) with lower directories only, which mounts read-only: the read-only layers
+    /// merged into one tree, their whiteouts and opaque directories applied. unionfs-fuse is given
+    /// this as its one read-only branch, because it does not read overlay whiteouts (char 0/0
+    /// devices, opaque xattrs) in its branches and would show the files a commit deleted as
+    /// devices. (It does honour its own <c>.unionfs-fuse/&lt;path&gt;_HIDDEN~</c> markers in read-only
+    /// branches, checked by hand with unionfs-fuse 1.0; serving those from the layer filesystem
+    /// would save this hop but needs synthetic entries in every layer mount.)
+    /// </summary>
+    public static List<string> BuildReadOnlyMerge(string program, IReadOnlyList<string> lowerTopFirst, string merged) =>
+        [program, "-f", "-o", $"lowerdir={string.Join(':', lowerTopFirst.Select(Escape))}", merged];
+
     /// <summary>fuse-overlayfs splits its options on ',' and lowerdir on ':'; both are escaped with '\'.</summary>
     private static string Escape(string path) => path.Replace("\\", "\\\\").Replace(",", "\\,").Replace(":", "\\:");
 }

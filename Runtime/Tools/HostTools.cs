@@ -38,6 +38,7 @@ public static class HostTools
         }
     }
 
-    private static bool IsExecutable(string path) =>
+    /// <summary>A regular file (after symlinks) with an execute bit.</summary>
+    public static bool IsExecutable(string path) =>
         File.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 }

@@ -31,6 +31,23 @@ public static class Launcher
 
     public static string Path => LauncherPath.Value;
 
+    /// <summary>The published fim_portal: FIM_PORTAL, else the checkout's out/portal/fim_portal.</summary>
+    public static string PortalPath =>
+        Environment.GetEnvironmentVariable("FIM_PORTAL") is { Length: > 0 } configured
+            ? configured
+            : System.IO.Path.Combine(RepositoryRoot, "out", "portal", "fim_portal");
+
+    /// <summary>
+    /// Until the tools bundle carries fim_portal, runs name the published one in the launcher's
+    /// development hook (FIM_TEST_PORTAL); it runs in guests with glibc (<see cref="BusyboxImage.NewWithGlibc"/>).
+    /// </summary>
+    public static Dictionary<string, string?> PortalEnvironment() => new() { ["FIM_TEST_PORTAL"] = PortalPath };
+
+    private static readonly Lazy<string> RepositoryRootPath = new(FindRepositoryRoot);
+
+    /// <summary>The checkout the tests run from (its scripts/ build the Debian image).</summary>
+    public static string RepositoryRoot => RepositoryRootPath.Value;
+
     public static (int Uid, int Gid) TestUserIds => User.Value;
 
     private static readonly Lazy<string> RunRoot = new(CreateRunRoot);
@@ -182,6 +199,9 @@ public static class Launcher
         // A user's session: their own HOME, no XDG_RUNTIME_DIR (so /tmp/fim-<uid> is used), no debug noise.
         info.Environment.Remove("FIM_DEBUG");
         info.Environment.Remove("XDG_RUNTIME_DIR");
+        // Every run gets fim_portal as the guest's init, as it will from the tools bundle.
+        if (File.Exists(PortalPath))
+            info.Environment["FIM_TEST_PORTAL"] = PortalPath;
         if (identity == Identity.User)
         {
             info.Environment["HOME"] = System.IO.Path.GetDirectoryName(image)!;
@@ -219,15 +239,18 @@ public static class Launcher
         string? configured = Environment.GetEnvironmentVariable("FIM_LAUNCHER");
         if (!string.IsNullOrEmpty(configured))
             return File.Exists(configured) ? configured : throw new FileNotFoundException($"FIM_LAUNCHER={configured} does not exist");
+        string path = System.IO.Path.Combine(RepositoryRoot, "dist", "blueprint.flatimage");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run ./build.sh first (or set FIM_LAUNCHER)");
+    }
+
+    private static string FindRepositoryRoot()
+    {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "FlatImage.sln")))
-            {
-                string path = System.IO.Path.Combine(dir.FullName, "dist", "blueprint.flatimage");
-                return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run ./build.sh first (or set FIM_LAUNCHER)");
-            }
+                return dir.FullName;
         }
-        throw new FileNotFoundException("cannot find the repository root (FlatImage.sln) above the test binaries");
+        throw new DirectoryNotFoundException("cannot find the repository root (FlatImage.sln) above the test binaries");
     }
 
     /// <summary>Creates the unprivileged test user once (idempotent) and makes /dev/fuse usable by it.</summary>

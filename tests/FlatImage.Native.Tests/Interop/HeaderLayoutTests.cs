@@ -21,6 +21,8 @@ public sealed class HeaderLayoutTests
         #include <sys/sysmacros.h>
         #include <dirent.h>
         #include <linux/limits.h>
+        #include <sys/socket.h>
+        #include <sys/un.h>
         #define P(name, value) printf("%s=%lld\n", name, (long long)(value))
         struct linux_dirent64 { unsigned long long d_ino; long long d_off; unsigned short d_reclen; unsigned char d_type; char d_name[]; };
         int main(void) {
@@ -47,6 +49,19 @@ public sealed class HeaderLayoutTests
             P("d_type", offsetof(struct linux_dirent64, d_type));
             P("d_name", offsetof(struct linux_dirent64, d_name));
             P("makedev", makedev(4095, 1000000));
+            P("sizeof_sockaddr_un", sizeof(struct sockaddr_un));
+            P("sun_path", offsetof(struct sockaddr_un, sun_path));
+            P("sizeof_ucred", sizeof(struct ucred));
+            P("ucred_uid", offsetof(struct ucred, uid));
+            P("sizeof_msghdr", sizeof(struct msghdr));
+            P("msg_control", offsetof(struct msghdr, msg_control));
+            P("msg_flags", offsetof(struct msghdr, msg_flags));
+            P("SO_PEERCRED", SO_PEERCRED);
+            P("MSG_NOSIGNAL", MSG_NOSIGNAL);
+            P("MSG_CMSG_CLOEXEC", MSG_CMSG_CLOEXEC);
+            P("MSG_CTRUNC", MSG_CTRUNC);
+            P("SHUT_RDWR", SHUT_RDWR);
+            P("SOCK_CLOEXEC", SOCK_CLOEXEC);
             return 0;
         }
         """;
@@ -80,6 +95,25 @@ public sealed class HeaderLayoutTests
         Assert.Equal((long)Stat.makedev(4095, 1_000_000), c["makedev"]);
         Assert.Equal(4095u, Stat.major(Stat.makedev(4095, 1_000_000)));
         Assert.Equal(1_000_000u, Stat.minor(Stat.makedev(4095, 1_000_000)));
+    }
+
+    [Fact]
+    public void Socket_mirrors_match_the_C_headers()
+    {
+        var c = CompileAndRun();
+        Assert.Equal(Marshal.SizeOf<Socket.sockaddr_un>(), c["sizeof_sockaddr_un"]);
+        Assert.Equal((long)Marshal.OffsetOf<Socket.sockaddr_un>(nameof(Socket.sockaddr_un.sun_path)), c["sun_path"]);
+        Assert.Equal(Marshal.SizeOf<Socket.ucred>(), c["sizeof_ucred"]);
+        Assert.Equal((long)Marshal.OffsetOf<Socket.ucred>(nameof(Socket.ucred.uid)), c["ucred_uid"]);
+        Assert.Equal(Marshal.SizeOf<Socket.msghdr>(), c["sizeof_msghdr"]);
+        Assert.Equal((long)Marshal.OffsetOf<Socket.msghdr>(nameof(Socket.msghdr.msg_control)), c["msg_control"]);
+        Assert.Equal((long)Marshal.OffsetOf<Socket.msghdr>(nameof(Socket.msghdr.msg_flags)), c["msg_flags"]);
+        Assert.Equal(Socket.SO_PEERCRED, c["SO_PEERCRED"]);
+        Assert.Equal(Socket.MSG_NOSIGNAL, c["MSG_NOSIGNAL"]);
+        Assert.Equal(Socket.MSG_CMSG_CLOEXEC, c["MSG_CMSG_CLOEXEC"]);
+        Assert.Equal(Socket.MSG_CTRUNC, c["MSG_CTRUNC"]);
+        Assert.Equal(Socket.SHUT_RDWR, c["SHUT_RDWR"]);
+        Assert.Equal(Socket.SOCK_CLOEXEC, c["SOCK_CLOEXEC"]);
     }
 
     private static Dictionary<string, long> CompileAndRun()

@@ -33,6 +33,18 @@ public sealed class BwrapCommandLineTests
     }
 
     [Fact]
+    public void Only_the_instances_own_portal_endpoints_are_bound_in()
+    {
+        string line = string.Join(' ', BwrapCommandLine.Build(Spec(User, Same(User))));
+        // The daemon's directory writable (it creates its socket), the host's read-only (the guest cannot replace it).
+        Assert.Contains($"--bind-try {Paths.PortalDaemonDirectory} {Paths.PortalDaemonDirectory}", line);
+        Assert.Contains($"--ro-bind-try {Paths.PortalDispatcherDirectory} {Paths.PortalDispatcherDirectory}", line);
+        Assert.DoesNotContain($" {Paths.Instance} ", line);
+        Assert.DoesNotContain($" {Paths.Portal} ", line);
+        Assert.DoesNotContain(" /tmp/fim-1000 ", line);
+    }
+
+    [Fact]
     public void An_unprivileged_caller_gets_a_user_namespace_with_its_identity()
     {
         var args = string.Join(' ', BwrapCommandLine.Build(Spec(User, Same(User))));

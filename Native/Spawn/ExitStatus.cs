@@ -1,6 +1,6 @@
 using FlatImage.Native.Interop;
 
-namespace FlatImage.Actors.Sandbox;
+namespace FlatImage.Native.Spawn;
 
 /// <summary>Wait statuses as a shell reports them: the exit code, or 128+N for death by signal N.</summary>
 public static class ExitStatus

@@ -1,0 +1,44 @@
+using FlatImage.Native.Interop;
+using FlatImage.Runtime.Portal;
+
+namespace FlatImage.Portal;
+
+/// <summary>
+/// <c>fim_portal &lt;program&gt; [args...]</c> runs a host command from inside the container
+/// (cli.md §3.18); started by the launcher with <see cref="PortalDaemon.InitVariable"/>=1 it is
+/// instead the instance's init (<see cref="PortalDaemon"/>). Failures of its own are one
+/// <c>E::fim_portal::</c> line and status 1.
+/// </summary>
+public static class Program
+{
+    private const string Origin = "fim_portal";
+
+    public static int Main(string[] args)
+    {
+        // An inherited SIG_IGN would make the kernel reap our children and lose their statuses.
+        Stdlib.signal(Stdlib.SIGCHLD, Stdlib.SIG_DFL);
+
+        if (Environment.GetEnvironmentVariable(PortalDaemon.InitVariable) == "1")
+            return PortalDaemon.Run(args, message => Error(message));
+
+        if (args.Length == 0)
+            return Error("No arguments for dispatcher");
+        string? socket = Environment.GetEnvironmentVariable(PortalDaemon.DispatcherSocketVariable);
+        if (string.IsNullOrEmpty(socket))
+            return Error($"Could not read variable '{PortalDaemon.DispatcherSocketVariable}'");
+        // Without the portal permission the launcher starts no host side (cli.md §16b).
+        if (!File.Exists(socket))
+            return Error("Running host commands needs the 'portal' permission (fim-perms add portal)");
+        var result = PortalClient.Call(socket, args);
+        if (result.Error is not null)
+            Error(result.Error);
+        return result.Status;
+    }
+
+    private static int Error(string message)
+    {
+        using var stderr = Console.OpenStandardError();
+        stderr.Write(System.Text.Encoding.UTF8.GetBytes($"E::{Origin}::{message}\n"));
+        return 1;
+    }
+}
