@@ -114,7 +114,7 @@ public static class RunPlanner
         // Portal plumbing, forced last (cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
         env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;
         env[PortalDaemon.DispatcherSocketVariable] = paths.PortalDispatcherSocket;
-        string? portalInit = PortalProgram.Locate(paths);
+        string? portalInit = PortalProgram.Locate(paths, bundled);
         if (portalInit is not null && Path.GetDirectoryName(portalInit) != paths.AppBin)
             env["PATH"] = Path.GetDirectoryName(portalInit) + ":" + env.GetValueOrDefault("PATH", "");
 

@@ -38,8 +38,9 @@ public static class Launcher
             : System.IO.Path.Combine(RepositoryRoot, "out", "portal", "fim_portal");
 
     /// <summary>
-    /// Until the tools bundle carries fim_portal, runs name the published one in the launcher's
-    /// development hook (FIM_TEST_PORTAL); it runs in guests with glibc (<see cref="BusyboxImage.NewWithGlibc"/>).
+    /// The launcher's development hook (FIM_TEST_PORTAL) for images without a tools bundle; the
+    /// blueprint's bundled fim_portal comes first. The published binary runs in guests with glibc
+    /// (<see cref="BusyboxImage.NewWithGlibc"/>).
     /// </summary>
     public static Dictionary<string, string?> PortalEnvironment() => new() { ["FIM_TEST_PORTAL"] = PortalPath };
 
@@ -199,7 +200,7 @@ public static class Launcher
         // A user's session: their own HOME, no XDG_RUNTIME_DIR (so /tmp/fim-<uid> is used), no debug noise.
         info.Environment.Remove("FIM_DEBUG");
         info.Environment.Remove("XDG_RUNTIME_DIR");
-        // Every run gets fim_portal as the guest's init, as it will from the tools bundle.
+        // Every run gets fim_portal as the guest's init: the bundled one, else (a bare launcher) the published one.
         if (File.Exists(PortalPath))
             info.Environment["FIM_TEST_PORTAL"] = PortalPath;
         if (identity == Identity.User)
