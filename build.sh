@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything from a fresh clone and runs the main job:
 #   1. installs prerequisites (Debian packages),
-#   2. publishes the NativeAOT launcher to out/launcher/flatimage,
-#   3. writes dist/blueprint.flatimage (launcher + reserved configuration region),
+#   2. publishes the NativeAOT launcher to out/launcher/flatimage and fim_portal to out/portal,
+#   3. collects the helper tools (scripts/collect-tools.sh) and writes dist/blueprint.flatimage
+#      (launcher + reserved configuration region + tools bundle, no layers),
 #   4. writes dist/debian.flatimage (blueprint + Debian bookworm minbase; needs root),
 #   5. the main job: runs a program in the Debian image.
 set -euo pipefail
@@ -16,13 +17,17 @@ dotnet publish Cli -c Release -r linux-x64 -o out/launcher -nologo -clp:ErrorsOn
 echo "== publishing fim_portal (the in-guest portal helper, bundled into images)"
 dotnet publish Cli/Portal -c Release -r linux-x64 -o out/portal -nologo -clp:ErrorsOnly
 
+echo "== collecting the tools bundle"
+scripts/collect-tools.sh out/tools
+
 echo "== writing dist/blueprint.flatimage"
 mkdir -p dist
-cp out/launcher/flatimage dist/.blueprint.flatimage.tmp
-# The first configuration write gives a bare launcher its reserved region.
-dist/.blueprint.flatimage.tmp fim-perms clear
-mv dist/.blueprint.flatimage.tmp dist/blueprint.flatimage
-ls -l dist/blueprint.flatimage
+dotnet build Build/ImageAssembler -c Release -nologo -clp:ErrorsOnly -o out/assembler
+dotnet out/assembler/ImageAssembler.dll out/launcher/flatimage out/tools dist/blueprint.flatimage
+# The empty blueprint has a shell: the bundled busybox. Its data directory goes to a scratch place.
+data=$(mktemp -d)
+FIM_DIR_DATA="$data" dist/blueprint.flatimage fim-exec sh -c 'echo "hello from the blueprint: $(busybox | head -1)"'
+rm -rf --one-file-system "$data"
 
 echo "== writing dist/debian.flatimage"
 if [ "$(id -u)" -ne 0 ]; then

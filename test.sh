@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 
 ./build.sh
 
-export FIM_LAUNCHER="$PWD/out/launcher/flatimage"
+# The end-to-end tests copy the base image with the tools bundle, so every run uses the bundled tools.
+export FIM_LAUNCHER="$PWD/dist/blueprint.flatimage"
 # Test runs remove their own images; clear what an interrupted run left (never across a mount).
 rm -rf --one-file-system /tmp/fim-e2e-* 2>/dev/null || true
 results="$PWD/out/test-results"

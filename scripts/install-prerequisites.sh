@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # build: NativeAOT links with clang; zlib for the runtime's compression support
   clang zlib1g-dev git
+  # the tools bundle: give each dynamic tool its own RPATH and loader placeholder (collect-tools.sh)
+  patchelf binutils
   # run time and tests: the sandbox, FUSE, overlays, the busybox test userland, xattr tools, setpriv
   bubblewrap fuse3 fuse-overlayfs unionfs-fuse busybox-static attr util-linux passwd
   # layer tests and benchmarks: a real Debian tree and the peers we compare against

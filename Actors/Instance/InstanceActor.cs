@@ -84,12 +84,15 @@ public sealed class InstanceActor : ReceiveActor
         if (ready.Root is SandboxRoot.MergedDirectory merged)
         {
             string path = plan.Environment.GetValueOrDefault("PATH") ?? "/usr/bin:/bin";
+            // The program is looked up as the guest will see it: the bundled tools, fim_portal and the
+            // binds are on top of the root.
+            var binds = plan.Paths.ToolDirectories.Append(plan.Paths.PortalBin).Select(d => new GuestBind(d, d))
+                .Concat(plan.UserBinds.Concat(plan.PermissionMounts).Select(m => new GuestBind(m.Destination, m.Source)))
+                .ToList();
             // The default boot falls back from bash to sh for images without bash (busybox, blueprint).
-            // The bundled tools and fim_portal are bound in at their host paths.
-            string[] bound = [plan.Paths.AppBin, plan.Paths.AppSbin, plan.Paths.PortalBin];
-            if (plan.CommandFromBoot && command[0] == "bash" && GuestPath.FindProgram(merged.Path, "bash", path, out _, bound) is null)
+            if (plan.CommandFromBoot && command[0] == "bash" && GuestPath.FindProgram(merged.Path, "bash", path, out _, binds) is null)
                 command[0] = "sh";
-            if (GuestPath.FindProgram(merged.Path, command[0], path, out bool executable, bound) is null)
+            if (GuestPath.FindProgram(merged.Path, command[0], path, out bool executable, binds) is null)
             {
                 Fail($"Command not found: '{command[0]}'", 127);
                 return;

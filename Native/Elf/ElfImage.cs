@@ -71,6 +71,37 @@ public static class ElfImage
         return end;
     }
 
+    /// <summary>
+    /// Finds the PT_INTERP segment (the dynamic loader's path, NUL-terminated) of an ELF64 file held
+    /// in memory. False when the bytes are not a little-endian ELF64 file or have no interpreter;
+    /// a segment that lies outside <paramref name="elf"/> counts as none.
+    /// </summary>
+    public static bool TryFindInterpreter(ReadOnlySpan<byte> elf, out int offset, out int length)
+    {
+        const uint PT_INTERP = 3;
+        offset = length = 0;
+        if (elf.Length < Elf64HeaderSize || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[2] != (byte)'L' || elf[3] != (byte)'F' || elf[4] != 2 || elf[5] != 1)
+            return false;
+        ulong phoff = BinaryPrimitives.ReadUInt64LittleEndian(elf[0x20..]);
+        int phentsize = BinaryPrimitives.ReadUInt16LittleEndian(elf[0x36..]);
+        int phnum = BinaryPrimitives.ReadUInt16LittleEndian(elf[0x38..]);
+        if (phentsize < Elf64ProgramHeaderSize || phoff > (ulong)elf.Length || (ulong)phentsize * (ulong)phnum > (ulong)elf.Length - phoff)
+            return false;
+        for (int i = 0; i < phnum; i++)
+        {
+            var ph = elf.Slice((int)phoff + i * phentsize, Elf64ProgramHeaderSize);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(ph) != PT_INTERP)
+                continue;
+            ulong at = BinaryPrimitives.ReadUInt64LittleEndian(ph[0x08..]);
+            ulong size = BinaryPrimitives.ReadUInt64LittleEndian(ph[0x20..]);
+            if (at > (ulong)elf.Length || size == 0 || size > (ulong)elf.Length - at)
+                return false;
+            (offset, length) = ((int)at, (int)size);
+            return true;
+        }
+        return false;
+    }
+
     private static long CheckedRangeEnd(long offset, long size, long fileLength, string what)
     {
         if (offset < 0 || size < 0 || offset > fileLength || size > fileLength - offset)

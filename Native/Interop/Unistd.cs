@@ -10,6 +10,12 @@ public static unsafe partial class Unistd
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int close(int fd);
 
+    /// <summary>access(2) mode: may the caller execute the file? Also false (EACCES) on a noexec mount.</summary>
+    public const int X_OK = 1;
+
+    [LibraryImport(Libc, EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int access(string path, int mode);
+
     [LibraryImport(Libc, SetLastError = true)]
     public static partial uint getuid();
 

@@ -18,10 +18,9 @@ public sealed record EmbeddedLayers(long ChainOffset, IReadOnlyList<LayerSpan> L
     {
         long length = layout.FileLength;
         long offset = layout.ToolsOffset;
-        Span<byte> head = stackalloc byte[Math.Max(ToolsHeader.Size, LayerHeader.Size)];
+        Span<byte> head = stackalloc byte[LayerHeader.Size];
 
-        int read = offset < length ? RandomAccess.Read(file, head[..ToolsHeader.Size], offset) : 0;
-        if (!ToolsHeader.TryRead(head[..read], length - offset, out var tools))
+        if (!ToolsHeader.TryReadAt(file, layout, out var tools))
             return new EmbeddedLayers(offset, [], offset, HasToolsHeader: false, length);
         offset += ToolsHeader.Size + tools.PayloadSize;
         long chain = offset;

@@ -38,8 +38,8 @@ public static class LayerAppender
         long offset = embedded.End;
         if (!embedded.HasToolsHeader)
         {
-            // An image without a tools bundle yet (a bare launcher, or the blueprint before the
-            // tools issue): reserve the region and write an empty bundle so the chain has a start.
+            // An image without a tools bundle (a bare launcher straight out of `dotnet publish`;
+            // the blueprint has one): reserve the region and write an empty bundle so the chain has a start.
             if (layout.FileLength > layout.ToolsOffset)
                 throw new InvalidImageException($"Invalid image '{imagePath}': unknown data after the configuration region");
             RandomAccess.SetLength(image, layout.ToolsOffset);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using Microsoft.Win32.SafeHandles;
 
 namespace FlatImage.Runtime.Image;
 
@@ -17,6 +18,15 @@ public readonly record struct ToolsHeader(long PayloadSize, ulong PayloadChecksu
     private static ReadOnlySpan<byte> Magic => "FIMTOOL1"u8;
 
     public static readonly ToolsHeader Empty = new(0, XxHash64.HashToUInt64([]));
+
+    /// <summary>Reads the header where the bundle starts, right after the configuration region.</summary>
+    public static bool TryReadAt(SafeFileHandle file, ImageLayout layout, out ToolsHeader header)
+    {
+        Span<byte> bytes = stackalloc byte[Size];
+        long offset = layout.ToolsOffset;
+        int read = offset < layout.FileLength ? RandomAccess.Read(file, bytes, offset) : 0;
+        return TryRead(bytes[..read], layout.FileLength - offset, out header);
+    }
 
     public static bool TryRead(ReadOnlySpan<byte> bytes, long bytesAvailableAfter, out ToolsHeader header)
     {

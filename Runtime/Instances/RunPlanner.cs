@@ -26,6 +26,10 @@ public static class RunPlanner
             configOffset = ImageLayout.Read(file).ConfigOffset;
 
         var paths = InstancePaths.For(runtimeRoot, DataDirectory.CreateForRun(imagePath), Environment.ProcessId);
+        // The image's own tools come first (cli.md §6); the host's are only the fallback of an
+        // image without a bundle. Done before any lock is taken: a damaged bundle fails cleanly.
+        bool bundled = ToolsExtractor.Ensure(imagePath, paths.App);
+        string? bundledBin = bundled ? paths.AppBin : null;
         DeadInstances.Clean(paths.InstancesRoot);
         // Shared for the whole run, so that `fim-layer commit` sees this instance and refuses to
         // rewrite the writable layer under its overlay (cli.md §13.5). Taken before the instance
@@ -60,11 +64,11 @@ public static class RunPlanner
                 fimEnv[expanded[..eq]] = expanded[(eq + 1)..];
         }
 
-        string bwrap = HostTools.Find("bwrap", paths.AppBin) ?? throw new ToolMissingException("bwrap");
+        string bwrap = HostTools.Find("bwrap", bundledBin) ?? throw new ToolMissingException("bwrap");
         if (hostIdentity.Uid != 0 && UserNamespaceSupport.Problem() is { } userns)
             throw new SandboxUnavailableException(userns);
-        if (hostIdentity.Uid != 0 && FuseMount.FindFusermount() is null)
-            throw new ToolMissingException("fusermount3");
+        if (hostIdentity.Uid != 0)
+            CheckFusermount();
 
         var overlay = EffectiveSettings.Overlay(config, out bool casefoldFallback);
         if (casefoldFallback)
@@ -76,17 +80,19 @@ public static class RunPlanner
         }
         string? overlayProgram = overlay switch
         {
-            OverlayKind.Overlayfs => HostTools.Find("fuse-overlayfs", paths.AppBin) ?? throw new ToolMissingException("fuse-overlayfs"),
-            OverlayKind.Unionfs => HostTools.Find("unionfs", paths.AppBin) ?? HostTools.Find("unionfs-fuse", paths.AppBin) ?? throw new ToolMissingException("unionfs"),
+            OverlayKind.Overlayfs => HostTools.Find("fuse-overlayfs", bundledBin) ?? throw new ToolMissingException("fuse-overlayfs"),
+            OverlayKind.Unionfs => HostTools.Find("unionfs", bundledBin) ?? HostTools.Find("unionfs-fuse", bundledBin) ?? throw new ToolMissingException("unionfs"),
             _ => null,
         };
         // unionfs-fuse reads only its own whiteout markers, not the overlay whiteouts commits put in
         // layers: fuse-overlayfs merges the read-only layers for it (OverlayCommandLine.BuildReadOnlyMerge).
         string? lowerMergeProgram = overlay == OverlayKind.Unionfs
-            ? HostTools.Find("fuse-overlayfs", paths.AppBin) ?? throw new ToolMissingException("fuse-overlayfs")
+            ? HostTools.Find("fuse-overlayfs", bundledBin) ?? throw new ToolMissingException("fuse-overlayfs")
             : null;
 
-        var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, "/bin/sh");
+        // cli.md §9: the default shell is the bundled bash; an image without a bundle has only the guest's sh to offer.
+        string bundledBash = Path.Combine(paths.AppBin, "bash");
+        var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundled && File.Exists(bundledBash) ? bundledBash : "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
         string ps1 = fimEnv.GetValueOrDefault("PS1") ?? $"[flatimage-{config.Distribution.ToLowerInvariant()}] \\W > ";
         File.WriteAllText(paths.Bashrc, $"export PS1=\"{ps1}\"\n");
@@ -108,7 +114,7 @@ public static class RunPlanner
         // Portal plumbing, forced last (cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
         env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;
         env[PortalDaemon.DispatcherSocketVariable] = paths.PortalDispatcherSocket;
-        string? portalInit = PortalProgram.Locate(paths);
+        string? portalInit = PortalProgram.Locate(paths, bundled);
         if (portalInit is not null && Path.GetDirectoryName(portalInit) != paths.AppBin)
             env["PATH"] = Path.GetDirectoryName(portalInit) + ":" + env.GetValueOrDefault("PATH", "");
 
@@ -120,6 +126,19 @@ public static class RunPlanner
             imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, lowerMergeProgram, bwrap,
             identity, hostIdentity, config, env, userBinds, permissionMounts, command,
             request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit);
+    }
+
+    /// <summary>
+    /// The one host program an unprivileged run needs besides the kernel: mounting FUSE takes
+    /// privilege, which only a setuid-root fusermount3 lends (fusermount3(1)). A copy without the
+    /// bit fails later with a vague "Operation not permitted"; say it here in one line.
+    /// </summary>
+    private static void CheckFusermount()
+    {
+        string fusermount = FuseMount.FindFusermount() ?? throw new ToolMissingException("fusermount3");
+        const uint S_ISUID = 0x800;
+        if (Native.Io.FileStatus.TryStat(System.Text.Encoding.UTF8.GetBytes(fusermount), out var st) == 0 && (st.Uid != 0 || (st.Mode & S_ISUID) == 0))
+            throw new SandboxUnavailableException($"{fusermount} is not setuid root; an unprivileged user needs it to mount FUSE filesystems (install the fuse3 package)");
     }
 
     private static void CreateDirectories(InstancePaths paths)

@@ -9,6 +9,10 @@ public sealed record InstancePaths(string Global, string App, string Instance, s
 {
     public string AppBin => Path.Combine(App, "bin");
     public string AppSbin => Path.Combine(App, "sbin");
+    /// <summary>The libraries and dynamic loader of the bundled tools (their PT_INTERP names a file here).</summary>
+    public string AppLib => Path.Combine(App, "lib");
+    /// <summary>The extracted tools bundle, bound read-only at the same paths inside every sandbox.</summary>
+    public IReadOnlyList<string> ToolDirectories => [AppBin, AppSbin, AppLib];
     public string InstancesRoot => Path.Combine(App, "instance");
     public string Logs => Path.Combine(Instance, "logs");
     public string Passwd => Path.Combine(Instance, "passwd");

@@ -18,10 +18,11 @@ public static class PortalProgram
     public const string DevelopmentVariable = "FIM_TEST_PORTAL";
 
     /// <summary>The guest path of fim_portal for this run (the same path on the host), or null when there is none.</summary>
-    public static string? Locate(InstancePaths paths)
+    /// <param name="bundledToolsUsable">the image's tools bundle is extracted and executable (ToolsExtractor.Ensure).</param>
+    public static string? Locate(InstancePaths paths, bool bundledToolsUsable)
     {
         string bundled = Path.Combine(paths.AppBin, FileName);
-        if (File.Exists(bundled))
+        if (bundledToolsUsable && File.Exists(bundled))
             return bundled;
         if (Environment.GetEnvironmentVariable(DevelopmentVariable) is { Length: > 0 } development && File.Exists(development))
         {

@@ -62,8 +62,11 @@ public static class BwrapCommandLine
         a.AddRange(["--ro-bind-try", "/etc/group", "/etc/group"]);
         // The synthesised passwd (§9) is writable: package managers add system users to it.
         a.AddRange(["--bind", spec.Paths.Passwd, "/etc/passwd"]);
-        // The bundled tools, read-only at the same paths, so PATH entries resolve inside.
-        a.AddRange(["--ro-bind-try", spec.Paths.AppBin, spec.Paths.AppBin, "--ro-bind-try", spec.Paths.AppSbin, spec.Paths.AppSbin]);
+        // The bundled tools, read-only at the same paths, so PATH entries resolve inside, and their
+        // libraries at the path their PT_INTERP and $ORIGIN-relative DT_RPATH name: the tools then
+        // run in any guest, even one with no libc at all.
+        foreach (string dir in spec.Paths.ToolDirectories)
+            a.AddRange(["--ro-bind-try", dir, dir]);
         a.AddRange(["--ro-bind-try", spec.Paths.Bashrc, spec.Paths.Bashrc]);
         // The instance's own portal endpoints and nothing else of the runtime directory (§16d). The
         // daemon's directory is writable: fim_portal creates its socket there. The host's is

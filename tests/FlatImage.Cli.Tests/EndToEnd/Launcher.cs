@@ -17,8 +17,10 @@ public sealed record RunResult(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>
-/// The published NativeAOT launcher, run as a user would run an image: a copy of it is an image
-/// with the default configuration. Runs as root or, through setpriv, as the test user.
+/// The base image build.sh writes (dist/blueprint.flatimage: the published NativeAOT launcher,
+/// the configuration region and the tools bundle), run as a user would run an image: a copy of it
+/// is an image with the default configuration, and every run uses its bundled tools. Runs as root
+/// or, through setpriv, as the test user.
 /// </summary>
 public static class Launcher
 {
@@ -29,15 +31,16 @@ public static class Launcher
 
     public static string Path => LauncherPath.Value;
 
-    /// <summary>The published fim_portal: FIM_PORTAL, else out/portal/fim_portal beside the launcher's out/launcher/.</summary>
+    /// <summary>The published fim_portal: FIM_PORTAL, else the checkout's out/portal/fim_portal.</summary>
     public static string PortalPath =>
         Environment.GetEnvironmentVariable("FIM_PORTAL") is { Length: > 0 } configured
             ? configured
-            : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(Path)!)!, "portal", "fim_portal");
+            : System.IO.Path.Combine(RepositoryRoot, "out", "portal", "fim_portal");
 
     /// <summary>
-    /// Until the tools bundle carries fim_portal, runs name the published one in the launcher's
-    /// development hook (FIM_TEST_PORTAL); it runs in guests with glibc (<see cref="BusyboxImage.NewWithGlibc"/>).
+    /// The launcher's development hook (FIM_TEST_PORTAL) for images without a tools bundle; the
+    /// blueprint's bundled fim_portal comes first. The published binary runs in guests with glibc
+    /// (<see cref="BusyboxImage.NewWithGlibc"/>).
     /// </summary>
     public static Dictionary<string, string?> PortalEnvironment() => new() { ["FIM_TEST_PORTAL"] = PortalPath };
 
@@ -87,6 +90,23 @@ public static class Launcher
         return Finish(start);
     }
 
+    /// <summary>
+    /// Runs the image through <paramref name="wrapper"/> (a command that ends by exec-ing its
+    /// arguments, such as <c>unshare -m sh -c '…; exec "$@"' sh</c>), with the same identity and
+    /// environment as <see cref="Run(Identity, string, IDictionary{string, string?}?, string[])"/>.
+    /// </summary>
+    public static RunResult RunWrapped(Identity identity, string image, IReadOnlyList<string> wrapper, IDictionary<string, string?>? env, params string[] args)
+    {
+        var info = StartInfo(identity, image, env, args);
+        var inner = new List<string> { info.FileName };
+        inner.AddRange(info.ArgumentList);
+        info.FileName = wrapper[0];
+        info.ArgumentList.Clear();
+        foreach (string a in wrapper.Skip(1).Concat(inner))
+            info.ArgumentList.Add(a);
+        return Finish(Process.Start(info)!);
+    }
+
     public static Process Start(Identity identity, string image, IDictionary<string, string?>? env, params string[] args)
     {
         var info = StartInfo(identity, image, env, args);
@@ -131,7 +151,7 @@ public static class Launcher
     }
 
     /// <summary>
-    /// Every image a run makes (a 28 MB launcher copy each, hundreds per run) lives below one
+    /// Every image a run makes (a 30 MB blueprint copy each, hundreds per run) lives below one
     /// directory that is removed when the test process exits — without crossing into a mount a
     /// failed test may have left (those are detached lazily first).
     /// </summary>
@@ -180,7 +200,7 @@ public static class Launcher
         // A user's session: their own HOME, no XDG_RUNTIME_DIR (so /tmp/fim-<uid> is used), no debug noise.
         info.Environment.Remove("FIM_DEBUG");
         info.Environment.Remove("XDG_RUNTIME_DIR");
-        // Every run gets fim_portal as the guest's init, as it will from the tools bundle.
+        // Every run gets fim_portal as the guest's init: the bundled one, else (a bare launcher) the published one.
         if (File.Exists(PortalPath))
             info.Environment["FIM_TEST_PORTAL"] = PortalPath;
         if (identity == Identity.User)
@@ -220,7 +240,7 @@ public static class Launcher
         string? configured = Environment.GetEnvironmentVariable("FIM_LAUNCHER");
         if (!string.IsNullOrEmpty(configured))
             return File.Exists(configured) ? configured : throw new FileNotFoundException($"FIM_LAUNCHER={configured} does not exist");
-        string path = System.IO.Path.Combine(RepositoryRoot, "out", "launcher", "flatimage");
+        string path = System.IO.Path.Combine(RepositoryRoot, "dist", "blueprint.flatimage");
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run ./build.sh first (or set FIM_LAUNCHER)");
     }
 

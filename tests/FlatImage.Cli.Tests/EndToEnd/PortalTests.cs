@@ -246,8 +246,11 @@ public sealed class PortalTests : IDisposable
         Launcher.WaitForFile(Path.Combine(dir, "started"), run, "the instance never started");
         using var exec = Launcher.Start(who, image, env, "fim-instance", "exec", "0", "sh", "-c", "echo > /outside/exec-ready; sleep 60");
         Launcher.WaitForFile(Path.Combine(dir, "exec-ready"), exec, "the exec'd command never started");
-        // The guest's fim_portal daemon: a descendant of the launcher named by the development copy's path.
-        var daemon = Process.GetProcesses().Where(p => Cmdline(p.Id).StartsWith(env["XDG_RUNTIME_DIR"]!, StringComparison.Ordinal) && Cmdline(p.Id).Contains("/portal/bin/fim_portal")).ToList();
+        // The guest's fim_portal daemon: the bundled copy below this test's runtime directory.
+        // (argv[0] itself: the bundled bwrap, also below it, names fim_portal among its arguments).
+        var daemon = Process.GetProcesses().Select(p => (Process: p, Program: Cmdline(p.Id).Split(' ')[0]))
+            .Where(p => p.Program.StartsWith(env["XDG_RUNTIME_DIR"]!, StringComparison.Ordinal) && p.Program.EndsWith("/bin/fim_portal", StringComparison.Ordinal))
+            .Select(p => p.Process).ToList();
         Assert.Single(daemon);
         daemon[0].Kill();
         var clock = Stopwatch.StartNew();

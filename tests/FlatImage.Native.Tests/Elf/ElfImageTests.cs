@@ -58,4 +58,23 @@ public sealed class ElfImageTests : IDisposable
         using var file = File.OpenHandle(path);
         Assert.Throws<InvalidDataException>(() => ElfImage.GetEnd(file, RandomAccess.GetLength(file)));
     }
+
+    [Fact]
+    public void Finds_the_loader_path_of_a_dynamic_executable_and_none_in_a_static_one()
+    {
+        byte[] dynamic = File.ReadAllBytes("/bin/true");
+        Assert.True(ElfImage.TryFindInterpreter(dynamic, out int offset, out int length));
+        Assert.Equal("/lib64/ld-linux-x86-64.so.2\0", System.Text.Encoding.ASCII.GetString(dynamic, offset, length));
+        Assert.False(ElfImage.TryFindInterpreter(File.ReadAllBytes("/bin/busybox"), out _, out _)); // busybox-static
+    }
+
+    [Fact]
+    public void A_truncated_or_foreign_file_has_no_loader_path()
+    {
+        byte[] dynamic = File.ReadAllBytes("/bin/true");
+        Assert.True(ElfImage.TryFindInterpreter(dynamic, out int offset, out _));
+        Assert.False(ElfImage.TryFindInterpreter(dynamic.AsSpan(0, offset + 4), out _, out _)); // the path runs past the end
+        Assert.False(ElfImage.TryFindInterpreter(dynamic.AsSpan(0, 100), out _, out _));       // the program headers do
+        Assert.False(ElfImage.TryFindInterpreter("#!/bin/sh\necho hi\n"u8, out _, out _));
+    }
 }

@@ -16,6 +16,7 @@ public sealed class HeaderLayoutTests
         #include <stdio.h>
         #include <stddef.h>
         #include <fcntl.h>
+        #include <unistd.h>
         #include <sys/stat.h>
         #include <sys/sysmacros.h>
         #include <dirent.h>
@@ -37,6 +38,7 @@ public sealed class HeaderLayoutTests
             P("AT_NO_AUTOMOUNT", AT_NO_AUTOMOUNT);
             P("STATX_BASIC_STATS", STATX_BASIC_STATS);
             P("O_CLOEXEC", O_CLOEXEC);
+            P("X_OK", X_OK);
             P("O_NONBLOCK", O_NONBLOCK);
             P("O_DIRECTORY", O_DIRECTORY);
             P("O_NOFOLLOW", O_NOFOLLOW);
@@ -80,6 +82,7 @@ public sealed class HeaderLayoutTests
         Assert.Equal(Stat.AT_NO_AUTOMOUNT, c["AT_NO_AUTOMOUNT"]);
         Assert.Equal(Stat.STATX_BASIC_STATS, c["STATX_BASIC_STATS"]);
         Assert.Equal(Fcntl.O_CLOEXEC, c["O_CLOEXEC"]);
+        Assert.Equal(Unistd.X_OK, c["X_OK"]);
         Assert.Equal(Fcntl.O_NONBLOCK, c["O_NONBLOCK"]);
         Assert.Equal(Fcntl.O_DIRECTORY, c["O_DIRECTORY"]);
         Assert.Equal(Fcntl.O_NOFOLLOW, c["O_NOFOLLOW"]);

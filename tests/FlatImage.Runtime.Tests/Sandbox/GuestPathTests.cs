@@ -46,4 +46,31 @@ public sealed class GuestPathTests : IDisposable
         Assert.Equal("/usr", GuestPath.FindProgram(_root, "/usr", "/bin", out bool dir));
         Assert.False(dir);
     }
+
+    [Fact]
+    public void Programs_in_bound_directories_are_found_where_the_guest_sees_them()
+    {
+        // The tools bundle: sbin/sh -> ../bin/busybox, bound at /opt/app/{bin,sbin} over a root that has neither.
+        string app = Directory.CreateTempSubdirectory("fim-guest-app-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(app, "bin"));
+            Directory.CreateDirectory(Path.Combine(app, "sbin"));
+            File.WriteAllText(Path.Combine(app, "bin/busybox"), "#!");
+            File.SetUnixFileMode(Path.Combine(app, "bin/busybox"), (UnixFileMode)0b111_101_101);
+            File.CreateSymbolicLink(Path.Combine(app, "sbin/sh"), "../bin/busybox");
+            var binds = new[] { new GuestBind("/opt/app/bin", Path.Combine(app, "bin")), new GuestBind("/opt/app/sbin", Path.Combine(app, "sbin")) };
+
+            Assert.Equal(Path.Combine(app, "bin/busybox"), GuestPath.Resolve(_root, "/opt/app/sbin/sh", binds));
+            Assert.Null(GuestPath.FindProgram(_root, "ls", "/opt/app/sbin", out _, binds));
+            Assert.Equal("/usr/bin/sh", GuestPath.FindProgram(_root, "sh", "/usr/bin:/opt/app/sbin", out _, binds)); // the guest's own comes first
+            Assert.Equal("/opt/app/sbin/sh", GuestPath.FindProgram(_root, "sh", "/opt/app/sbin", out bool executable, binds));
+            Assert.True(executable);
+            Assert.Null(GuestPath.FindProgram(_root, "sh", "/opt/app/sbin", out _)); // without the binds, the root has no /opt
+        }
+        finally
+        {
+            Directory.Delete(app, recursive: true);
+        }
+    }
 }

@@ -1,0 +1,29 @@
+using FlatImage.Runtime.Layers;
+using FlatImage.Runtime.Tools;
+
+// Usage: ImageAssembler LAUNCHER TOOLS_DIR OUT_IMAGE
+// Writes OUT_IMAGE = launcher ELF + empty configuration region + tools bundle (no layers), under a
+// temporary name first so an interrupted build never leaves a half image under the final name.
+if (args.Length != 3)
+{
+    Console.Error.WriteLine("usage: ImageAssembler LAUNCHER TOOLS_DIR OUT_IMAGE");
+    return 2;
+}
+string launcher = args[0], tools = args[1], output = Path.GetFullPath(args[2]);
+string temp = Path.Combine(Path.GetDirectoryName(output)!, $".{Path.GetFileName(output)}.{Environment.ProcessId}.tmp");
+try
+{
+    File.Copy(launcher, temp, overwrite: true);
+    File.SetUnixFileMode(temp, (UnixFileMode)0b111_101_101);
+    // Built once, run everywhere: the strongest compression the layer format offers.
+    var header = ToolsBundle.Write(temp, tools, new LayerWriterOptions { CompressionLevel = 9 });
+    File.Move(temp, output, overwrite: true);
+    Console.WriteLine($"{output}: {new FileInfo(output).Length} bytes (launcher {new FileInfo(launcher).Length}, tools bundle {header.PayloadSize})");
+    return 0;
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException or FlatImage.Runtime.Image.InvalidImageException or InvalidLayerException)
+{
+    File.Delete(temp);
+    Console.Error.WriteLine($"ImageAssembler: {e.Message}");
+    return 1;
+}
