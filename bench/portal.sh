@@ -5,26 +5,20 @@
 #     same static driver (bench/portal/portal-load.c): calls/s, p50/p99 latency, failures;
 #   streaming — `fim_portal cat` moving 1 GiB from the guest's stdin to its stdout against a plain
 #     pipe through the same cat on the host (the same static busybox `dd` feeds both).
-# Writes bench/results/portal.md. Usage: bench/portal.sh [launcher] [fim_portal]  (run ./build.sh first)
+# Writes bench/results/portal.md. Usage: bench/portal.sh [base image]  (run ./build.sh first; fim_portal comes from its tools bundle)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-launcher=$(realpath "${1:-out/launcher/flatimage}")
-portal=$(realpath "${2:-out/portal/fim_portal}")
+launcher=$(realpath "${1:-dist/blueprint.flatimage}")
 calls=${CALLS:-10000}
 bytes=$((1 << 30))
 # A short path: the instance's sockets live below it, and sun_path holds 108 bytes.
 work=$(mktemp -d /tmp/fimbench-XXXXXX)
 trap 'rm -rf --one-file-system "$work"' EXIT
 
-# The busybox tree of the tests, the driver, and — until the tools bundle carries fim_portal with
-# its loader — the glibc files the development fim_portal links.
+# The busybox tree of the tests (no libc) and the driver.
 mkdir -p "$work/tree"/{bin,etc,tmp,root,home,usr/bin}
 cp /bin/busybox "$work/tree/bin/"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$work/tree/bin/$a"; done
-for lib in $(ldd "$portal" | grep -o '/[^ ]*'); do
-  mkdir -p "$work/tree$(dirname "$lib")"
-  cp -L "$lib" "$work/tree$lib"
-done
 gcc -O2 -static -o "$work/tree/usr/bin/portal-load" bench/portal/portal-load.c
 load="$work/tree/usr/bin/portal-load"
 
@@ -34,7 +28,7 @@ app="$work/app.flatimage"
 "$app" fim-layer add "$work/tree.layer" >/dev/null
 "$app" fim-perms add portal >/dev/null
 mkdir -m 700 "$work/run"
-export XDG_RUNTIME_DIR="$work/run" FIM_TEST_PORTAL="$portal"
+export XDG_RUNTIME_DIR="$work/run"
 "$app" fim-exec true 2>/dev/null # first run: relocation, one-time warnings
 
 lines="$work/lines"

@@ -86,7 +86,7 @@ public sealed class InstanceActor : ReceiveActor
             string path = plan.Environment.GetValueOrDefault("PATH") ?? "/usr/bin:/bin";
             // The program is looked up as the guest will see it: the bundled tools, fim_portal and the
             // binds are on top of the root.
-            var binds = plan.Paths.ToolDirectories.Append(plan.Paths.PortalBin).Select(d => new GuestBind(d, d))
+            var binds = plan.Paths.ToolDirectories.Select(d => new GuestBind(d, d))
                 .Concat(plan.UserBinds.Concat(plan.PermissionMounts).Select(m => new GuestBind(m.Destination, m.Source)))
                 .ToList();
             // The default boot falls back from bash to sh for images without bash (busybox, blueprint).

@@ -115,8 +115,6 @@ public static class RunPlanner
         env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;
         env[PortalDaemon.DispatcherSocketVariable] = paths.PortalDispatcherSocket;
         string? portalInit = PortalProgram.Locate(paths, bundled);
-        if (portalInit is not null && Path.GetDirectoryName(portalInit) != paths.AppBin)
-            env["PATH"] = Path.GetDirectoryName(portalInit) + ":" + env.GetValueOrDefault("PATH", "");
 
         IReadOnlyList<string> command = request.FromBoot
             ? [config.Boot.Program.Length == 0 ? "bash" : VariableExpander.Expand(config.Boot.Program), .. config.Boot.Args, .. request.Command]

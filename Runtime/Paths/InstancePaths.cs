@@ -24,8 +24,6 @@ public sealed record InstancePaths(string Global, string App, string Instance, s
     /// <summary>Where the launcher's PortalHostActor listens (guest → host, <c>fim_portal</c>).</summary>
     public string PortalDispatcherDirectory => Path.Combine(Portal, "dispatcher");
     public string PortalDispatcherSocket => Path.Combine(PortalDispatcherDirectory, "socket");
-    /// <summary>A per-run copy of <c>fim_portal</c> when the image brings none (development builds; see PortalProgram).</summary>
-    public string PortalBin => Path.Combine(Portal, "bin");
     /// <summary>Merged root of the FUSE overlays.</summary>
     public string MergedRoot => Path.Combine(Instance, "mount");
     public string LayerMountPoint(int index) => Path.Combine(Instance, "layers", index.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -75,7 +75,6 @@ public static class BwrapCommandLine
         // replace the socket the launcher listens on.
         a.AddRange(["--bind-try", spec.Paths.PortalDaemonDirectory, spec.Paths.PortalDaemonDirectory]);
         a.AddRange(["--ro-bind-try", spec.Paths.PortalDispatcherDirectory, spec.Paths.PortalDispatcherDirectory]);
-        a.AddRange(["--ro-bind-try", spec.Paths.PortalBin, spec.Paths.PortalBin]);
 
         foreach (var mount in spec.UserBinds.Concat(spec.PermissionMounts))
             a.AddRange([mount.Option, mount.Source, mount.Destination]);

@@ -11,7 +11,7 @@ namespace FlatImage.Runtime.Sandbox;
 public static class SandboxEnvironment
 {
     /// <summary>Variables only the launcher uses; they never reach the program.</summary>
-    private static readonly HashSet<string> LauncherPrivate = ["_FIM_IMAGE", "FIM_TEST_STALL_CONFIG_WRITE", "FIM_SELFTEST", Portal.PortalProgram.DevelopmentVariable, Portal.PortalDaemon.InitVariable];
+    private static readonly HashSet<string> LauncherPrivate = ["_FIM_IMAGE", "FIM_TEST_STALL_CONFIG_WRITE", "FIM_SELFTEST", Portal.PortalDaemon.InitVariable];
 
     public static Dictionary<string, string> Build(
         IReadOnlyDictionary<string, string> host,

@@ -7,18 +7,10 @@ namespace FlatImage.Cli.Tests.EndToEnd;
 /// </summary>
 public static class BusyboxImage
 {
-    private static readonly Lazy<string> Layer = new(() => BuildLayer(withGlibc: false));
-    private static readonly Lazy<string> GlibcLayer = new(() => BuildLayer(withGlibc: true));
+    private static readonly Lazy<string> Layer = new(BuildLayer);
 
-    /// <summary>The test image; it carries glibc while fim_portal comes from the development hook (<see cref="NewWithGlibc"/>).</summary>
-    public static string New(Identity who, string name = "app.flatimage") => New(who, name, File.Exists(Launcher.PortalPath) ? GlibcLayer.Value : Layer.Value);
-
-    /// <summary>
-    /// The same image plus the host's glibc loader and the libraries the published fim_portal links
-    /// (ldd), so that the development copy of fim_portal (<see cref="Launcher.PortalEnvironment"/>)
-    /// runs in it. Once the tools bundle brings fim_portal with its own libraries, the plain image does.
-    /// </summary>
-    public static string NewWithGlibc(Identity who, string name = "app.flatimage") => New(who, name, GlibcLayer.Value);
+    /// <summary>The test image: busybox and no libc, so whatever runs in it besides busybox (fim_portal) comes from the tools bundle.</summary>
+    public static string New(Identity who, string name = "app.flatimage") => New(who, name, Layer.Value);
 
     private static string New(Identity who, string name, string layer)
     {
@@ -29,7 +21,7 @@ public static class BusyboxImage
         return image;
     }
 
-    private static string BuildLayer(bool withGlibc)
+    private static string BuildLayer()
     {
         const string busybox = "/bin/busybox";
         if (!File.Exists(busybox))
@@ -44,23 +36,7 @@ public static class BusyboxImage
         foreach (string applet in applets.Where(a => a != "busybox"))
             File.CreateSymbolicLink(Path.Combine(tree, "bin", applet), "busybox");
         File.WriteAllText(Path.Combine(tree, "etc", "image-marker"), "from the layer\n");
-        if (withGlibc)
-        {
-            // ldd lines: "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)".
-            var ldd = Launcher.RunProcess("ldd", [Launcher.PortalPath], null, null);
-            if (ldd.ExitCode != 0)
-                throw new InvalidOperationException($"ldd {Launcher.PortalPath} failed: {ldd}");
-            foreach (string line in ldd.Stdout.Split('\n'))
-            {
-                string? library = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(w => w.StartsWith('/'));
-                if (library is null)
-                    continue;
-                string target = Path.Combine(tree, library.TrimStart('/'));
-                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                File.Copy(library, target, overwrite: true);
-            }
-        }
-        string layer = Path.Combine(dir, withGlibc ? "busybox-glibc.layer" : "busybox.layer");
+        string layer = Path.Combine(dir, "busybox.layer");
         string builder = Launcher.NewImage(Identity.Root, "builder.flatimage");
         var create = Launcher.Run(Identity.Root, builder, "fim-layer", "create", tree, layer);
         if (create.ExitCode != 0)

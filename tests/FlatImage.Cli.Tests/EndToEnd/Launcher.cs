@@ -37,13 +37,6 @@ public static class Launcher
             ? configured
             : System.IO.Path.Combine(RepositoryRoot, "out", "portal", "fim_portal");
 
-    /// <summary>
-    /// The launcher's development hook (FIM_TEST_PORTAL) for images without a tools bundle; the
-    /// blueprint's bundled fim_portal comes first. The published binary runs in guests with glibc
-    /// (<see cref="BusyboxImage.NewWithGlibc"/>).
-    /// </summary>
-    public static Dictionary<string, string?> PortalEnvironment() => new() { ["FIM_TEST_PORTAL"] = PortalPath };
-
     private static readonly Lazy<string> RepositoryRootPath = new(FindRepositoryRoot);
 
     /// <summary>The checkout the tests run from (its scripts/ build the Debian image).</summary>
@@ -200,9 +193,6 @@ public static class Launcher
         // A user's session: their own HOME, no XDG_RUNTIME_DIR (so /tmp/fim-<uid> is used), no debug noise.
         info.Environment.Remove("FIM_DEBUG");
         info.Environment.Remove("XDG_RUNTIME_DIR");
-        // Every run gets fim_portal as the guest's init: the bundled one, else (a bare launcher) the published one.
-        if (File.Exists(PortalPath))
-            info.Environment["FIM_TEST_PORTAL"] = PortalPath;
         if (identity == Identity.User)
         {
             info.Environment["HOME"] = System.IO.Path.GetDirectoryName(image)!;

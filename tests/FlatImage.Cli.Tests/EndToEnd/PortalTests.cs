@@ -21,13 +21,14 @@ public sealed class PortalTests : IDisposable
     }
 
     /// <summary>
-    /// A glibc busybox image (for the development fim_portal) with the image's directory bound
-    /// rw at /outside, and the environment of runs: the fim_portal hook and a private runtime
-    /// directory short enough for socket paths (sun_path holds 108 bytes).
+    /// A busybox image (no libc in the guest: fim_portal runs from the tools bundle with its own
+    /// loader), or with <paramref name="blueprint"/> the empty blueprint with no layers at all; the
+    /// image's directory is bound rw at /outside, and runs get a private runtime directory short
+    /// enough for socket paths (sun_path holds 108 bytes).
     /// </summary>
-    private (string Image, string Dir, Dictionary<string, string?> Env) NewImage(Identity who, bool portal = true)
+    private (string Image, string Dir, Dictionary<string, string?> Env) NewImage(Identity who, bool portal = true, bool blueprint = false)
     {
-        string image = BusyboxImage.NewWithGlibc(who);
+        string image = blueprint ? Launcher.NewImage(who) : BusyboxImage.New(who);
         string dir = Path.GetDirectoryName(image)!;
         string runtime = $"/tmp/fimx-{Guid.NewGuid():N}"[..18];
         Directory.CreateDirectory(runtime);
@@ -35,12 +36,48 @@ public sealed class PortalTests : IDisposable
         _runtimeDirectories.Add(runtime);
         if (who == Identity.User)
             Launcher.Chown(runtime);
-        var env = Launcher.PortalEnvironment();
-        env["XDG_RUNTIME_DIR"] = runtime;
+        var env = new Dictionary<string, string?> { ["XDG_RUNTIME_DIR"] = runtime };
         Assert.Equal(0, Launcher.Run(who, image, env, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
         if (portal)
             Assert.Equal(0, Launcher.Run(who, image, env, "fim-perms", "add", "portal").ExitCode);
         return (image, dir, env);
+    }
+
+    /// <summary>A guest without glibc where a dynamically linked program would look for it: fim_portal must bring its own.</summary>
+    private const string NoGlibcInTheGuest = "test ! -e /lib64/ld-linux-x86-64.so.2 && test ! -e /lib/x86_64-linux-gnu/libc.so.6 || { echo guest-has-glibc; exit 99; }";
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Fim_portal_runs_in_the_empty_blueprint(Identity who)
+    {
+        var (image, _, env) = NewImage(who, blueprint: true);
+        var direct = Launcher.Run(who, image, env, "fim-exec", "fim_portal", "echo", "hi");
+        Assert.True(direct.ExitCode == 0, direct.ToString());
+        Assert.Equal("hi\n", direct.Stdout);
+        var result = Launcher.Run(who, image, env, "fim-exec", "sh", "-c", $"{NoGlibcInTheGuest}; fim_portal sh -c 'echo from-host; exit 7'; echo rc=$?");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("from-host\nrc=7\n", result.Stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Instance_exec_reaches_an_instance_of_the_empty_blueprint(Identity who)
+    {
+        var (image, dir, env) = NewImage(who, portal: false, blueprint: true);
+        using var run = Launcher.Start(who, image, env, "fim-exec", "sh", "-c", $"{NoGlibcInTheGuest}; echo private > /tmp/only-here; echo > /outside/started; sleep 60");
+        try
+        {
+            Launcher.WaitForFile(Path.Combine(dir, "started"), run, "the instance never started");
+            Assert.Equal($"0:{run.Id}\n", Launcher.Run(who, image, env, "fim-instance", "list").Stdout);
+            var inside = Launcher.Run(who, image, env, "fim-instance", "exec", "0", "sh", "-c", "cat /tmp/only-here; exit 4");
+            Assert.True(inside.ExitCode == 4, inside.ToString());
+            Assert.Equal("private\n", inside.Stdout);
+        }
+        finally
+        {
+            Launcher.RunProcess("kill", ["-TERM", run.Id.ToString()], null, null);
+            Launcher.Finish(run);
+        }
     }
 
     [Theory]
@@ -73,6 +110,7 @@ public sealed class PortalTests : IDisposable
         if (who == Identity.User)
             Launcher.Chown(Path.Combine(dir, "blob"));
         string script = string.Join("; ",
+            NoGlibcInTheGuest,
             "fim_portal cat < /outside/blob > /tmp/copy && cmp /outside/blob /tmp/copy && echo same",
             "fim_portal sh -c 'echo to-out; echo to-err >&2' 2>/tmp/err",
             "echo err=$(cat /tmp/err)",
@@ -132,7 +170,7 @@ public sealed class PortalTests : IDisposable
     private static RunResult OnATerminal(Identity who, string image, Dictionary<string, string?> env, string arguments)
     {
         string prefix = who == Identity.Root ? "" : $"setpriv --reuid={Launcher.TestUserIds.Uid} --regid={Launcher.TestUserIds.Gid} --clear-groups -- ";
-        string command = $"env -u XDG_RUNTIME_DIR XDG_RUNTIME_DIR={env["XDG_RUNTIME_DIR"]} FIM_TEST_PORTAL={env["FIM_TEST_PORTAL"]} {prefix}{image} {arguments}";
+        string command = $"env -u XDG_RUNTIME_DIR XDG_RUNTIME_DIR={env["XDG_RUNTIME_DIR"]} {prefix}{image} {arguments}";
         return Launcher.RunProcess("script", ["-qec", command, "/dev/null"], null, Path.GetDirectoryName(image));
     }
 
