@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian image (scripts/build-debian-image.sh), in one run:
-#   size   debian.flatimage beside the launcher + `mksquashfs -comp zstd -b 1M` of the same
+#   size   debian.flatimage beside the base image + `mksquashfs -comp zstd -b 1M` of the same
 #          prepared rootfs (what a SquashFS-based single file would weigh);
 #   time   `debian.flatimage fim-exec true`, hyperfine -N, side by side:
 #          - first run: a fresh copy's first start (no relocated launcher in the runtime directory,
@@ -9,11 +9,11 @@
 #          - later runs: relocated launcher, data directory, page cache all warm;
 #          - bwrap alone on the extracted rootfs directory: the floor.
 # Writes bench/results/debian-image.md. Needs root (debootstrap, drop_caches).
-# Usage: bench/debian-image.sh [launcher]   (run ./build.sh first)   env: RUNS=20
+# Usage: bench/debian-image.sh [base image, default dist/blueprint.flatimage]   (run ./build.sh first)   env: RUNS=20
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
-launcher=$(realpath "${1:-out/launcher/flatimage}")
+launcher=$(realpath "${1:-dist/blueprint.flatimage}")
 runs=${RUNS:-20}
 work=$(mktemp -d /tmp/fim-bench-debian.XXXXXX)
 trap 'rm -rf --one-file-system "$work"' EXIT
@@ -60,13 +60,13 @@ print(f"Commit {commit}, {cores} cores (load average at the end: {load}), {bwrap
 print(f"Rootfs: `debootstrap --variant=minbase bookworm` as scripts/build-debian-image.sh prepares it, "
       f"{mb(rootfs)} apparent size, {files} paths.\n")
 print("## Size\n")
-print("| file | bytes | size | ratio to launcher + SquashFS |")
+print("| file | bytes | size | ratio to base + SquashFS |")
 print("|---|---|---|---|")
-rows = [("debian.flatimage (launcher + config region + layer)", image),
+rows = [("debian.flatimage (base image + layer)", image),
         ("  its Debian layer (our format, zstd)", layer),
-        ("launcher (NativeAOT ELF)", bare),
+        ("base image (launcher, config region, tools bundle)", bare),
         ("`mksquashfs -comp zstd -b 1M` of the same rootfs", sqfs),
-        ("launcher + SquashFS", bare + sqfs)]
+        ("base image + SquashFS", bare + sqfs)]
 for name, b in rows:
     print(f"| {name} | {b} | {mb(b)} | {b / (bare + sqfs):.3f} |")
 print(f"\nLayer vs SquashFS alone: {layer / sqfs:.3f}.\n")

@@ -3,10 +3,10 @@
 #   (a) bwrap alone on the plain busybox directory — the floor;
 #   (b) the composite a user could write with Debian's tools: squashfuse_ll + fuse-overlayfs +
 #       bwrap + the two unmounts, on a zstd SquashFS of the same tree.
-# Writes bench/results/run.md. Usage: bench/run.sh [launcher]  (run ./build.sh first)
+# Writes bench/results/run.md. Usage: bench/run.sh [base image, default dist/blueprint.flatimage]  (run ./build.sh first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-launcher=$(realpath "${1:-out/launcher/flatimage}")
+launcher=$(realpath "${1:-dist/blueprint.flatimage}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
