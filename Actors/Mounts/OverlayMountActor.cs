@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
-using FlatImage.Actors.Sandbox;
+using FlatImage.Actors.Processes;
 using FlatImage.Native.Fuse;
 using FlatImage.Native.Interop;
 using FlatImage.Native.Spawn;
@@ -54,13 +54,7 @@ public sealed class OverlayMountActor : ReceiveActor
                 throw new OverlayFailedException($"{Path.GetFileName(_command[0])} did not mount {_merged} within 20 s");
         }
         _log.Info("overlay mounted at {0}", _merged);
-        var self = Self;
-        var daemon = _daemon;
-        new Thread(() => self.Tell(new ChildExited(daemon.Pid, daemon.WaitForExit(Timeout.InfiniteTimeSpan)!.Value)))
-        {
-            IsBackground = true,
-            Name = "overlay-wait",
-        }.Start();
+        ChildExited.Report(_daemon, Self, "overlay-wait");
         Context.Parent.Tell(new MountReady(_merged));
     }
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Processes;
 using FlatImage.Native.Interop;
 using FlatImage.Native.Spawn;
 
@@ -34,14 +35,7 @@ public sealed class SandboxActor : ReceiveActor
     {
         _log.Info("starting {0} {1}", _bwrap, string.Join(' ', _arguments));
         _child = ChildProcess.Start(_bwrap, [_bwrap, .. _arguments], _environment);
-        var self = Self;
-        var child = _child;
-        // The wait blocks a dedicated thread, not the actor: the result comes back as a message.
-        new Thread(() => self.Tell(new ChildExited(child.Pid, child.WaitForExit(Timeout.InfiniteTimeSpan)!.Value)))
-        {
-            IsBackground = true,
-            Name = "bwrap-wait",
-        }.Start();
+        ChildExited.Report(_child, Self, "bwrap-wait");
     }
 
     private void HandleChildExited(ChildExited exited)
@@ -72,9 +66,6 @@ public sealed class SandboxActor : ReceiveActor
         _child.Dispose();
     }
 }
-
-/// <summary>The bwrap process ended with this raw wait status.</summary>
-public sealed record ChildExited(int Pid, int WaitStatus);
 
 /// <summary>Deliver a signal to the sandbox (SIGINT, SIGTERM, SIGHUP received by the launcher).</summary>
 public sealed record ForwardSignal(int Signal);
