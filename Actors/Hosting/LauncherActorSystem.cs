@@ -20,20 +20,24 @@ public static class LauncherActorSystem
     /// `fim-layer mount`'s LayerMountActor), next to the ones every launcher has.
     /// </param>
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(SerilogLoggerActor))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(SilentStandardOutLogger))]
     public static IHost Build(string name = "flatimage", Action<ActorSystem, IActorRegistry>? actors = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddSingleton<IHostLifetime, SignalFreeHostLifetime>();
         builder.Services.AddAkka(name, akka =>
         {
-            // Plain HOCON without type names: safe under NativeAOT.
+            // Plain HOCON; its one type name is kept for NativeAOT by the DynamicDependency above.
             // - Akka's own standard-out logger (used while the system starts and stops) stays silent:
             //   on a successful run the program's output is the only output.
+            //   Its class is replaced too (SilentStandardOutLogger): no fallback path may print.
             // - Akka's CLR shutdown hook registers its own SIGTERM/SIGHUP handlers and runs
             //   CoordinatedShutdown from them, racing the launcher's handling. Signals reach
             //   CoordinatedShutdown by one route only: the command's PosixSignalRegistration (style.md).
             akka.AddHocon(
-                "akka.stdout-loglevel = OFF\nakka.log-dead-letters = off\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off",
+                "akka.stdout-loglevel = OFF\n" +
+                $"akka.stdout-logger-class = \"{typeof(SilentStandardOutLogger).AssemblyQualifiedName}\"\n" +
+                "akka.log-dead-letters = off\nakka.coordinated-shutdown.run-by-clr-shutdown-hook = off",
                 HoconAddMode.Prepend);
             akka.ConfigureLoggers(loggers =>
             {
