@@ -41,8 +41,17 @@ public sealed class ChildProcess : IDisposable
     /// in the child (a caller whose own stdin was closed gets a child without one), and
     /// <paramref name="workingDirectory"/>, when given, is the child's directory.
     /// </summary>
-    public static unsafe ChildProcess Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment,
-        IReadOnlyList<(SafeHandle Fd, int ChildFd)>? inheritFds = null, string? workingDirectory = null, IReadOnlyList<int>? closeFds = null)
+    /// <remarks>
+    /// Every child is created on <see cref="SpawnThread"/>, never on the caller's thread: a child's
+    /// PR_SET_PDEATHSIG follows the thread that created it, and the caller may be a pool thread
+    /// that .NET retires while the child still runs.
+    /// </remarks>
+    public static ChildProcess Start(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment,
+        IReadOnlyList<(SafeHandle Fd, int ChildFd)>? inheritFds = null, string? workingDirectory = null, IReadOnlyList<int>? closeFds = null) =>
+        SpawnThread.Run(() => Spawn(path, argv, environment, inheritFds, workingDirectory, closeFds));
+
+    private static unsafe ChildProcess Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> environment,
+        IReadOnlyList<(SafeHandle Fd, int ChildFd)>? inheritFds, string? workingDirectory, IReadOnlyList<int>? closeFds)
     {
         var strings = new List<IntPtr>();
         var refs = new List<SafeHandle>();

@@ -16,7 +16,9 @@ public static class BwrapCommandLine
         var a = new List<string>();
 
         // The sandbox dies with the launcher: a killed launcher never leaves an orphaned program
-        // running on mounts that are about to be torn down.
+        // running on mounts that are about to be torn down. This is PR_SET_PDEATHSIG, which follows
+        // the thread that started bwrap; Native.Spawn starts every child from one thread that lives
+        // as long as the launcher, so it fires on the launcher's death and nothing else.
         a.Add("--die-with-parent");
 
         // Namespaces. An unprivileged caller always gets a user namespace (bwrap is not setuid on
