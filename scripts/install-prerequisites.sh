@@ -13,6 +13,8 @@ packages=(
   bubblewrap fuse3 fuse-overlayfs unionfs-fuse busybox-static attr util-linux passwd
   # layer tests and benchmarks: a real Debian tree and the peers we compare against
   debootstrap squashfuse squashfs-tools hyperfine time
+  # a GUI program's window under a real X server (the xorg permission)
+  xvfb x11-utils xauth
 )
 
 missing=()

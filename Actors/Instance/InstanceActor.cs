@@ -64,75 +64,33 @@ public sealed class InstanceActor : ReceiveActor
 
     private void HandleMountsReady(MountsReady ready)
     {
+        _log.Info("mounts ready");
+        var plan = _plan!;
         try
         {
-            StartSandbox(ready);
+            switch (LaunchPolicy.Decide(plan, ready.Root))
+            {
+                case LaunchDecision.Refusal refusal:
+                    Fail(refusal.Message, refusal.Status);
+                    return;
+                case LaunchDecision.Launch launch:
+                    if (plan.HostPortal)
+                    {
+                        // Listening before the sandbox starts, so the guest's first fim_portal call finds the socket.
+                        var listener = PortalListener.Create(plan.Paths.PortalDispatcherSocket);
+                        _portal = Context.ActorOf(PortalHostActor.Props(listener, Native.Interop.Unistd.getuid(), Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin"), "portal");
+                    }
+                    _log.Info("starting the sandbox");
+                    _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, launch.Arguments, launch.Environment), "sandbox");
+                    Context.Watch(_sandbox);
+                    return;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             // Preparing the sandbox failed on the host side: end the run with the reason, in order.
             Fail(e.Message, 125);
         }
-    }
-
-    private void StartSandbox(MountsReady ready)
-    {
-        _log.Info("mounts ready");
-        var plan = _plan!;
-        var command = plan.Command.ToList();
-        string cwd = "/";
-        if (ready.Root is SandboxRoot.MergedDirectory merged)
-        {
-            string path = plan.Environment.GetValueOrDefault("PATH") ?? "/usr/bin:/bin";
-            // The program is looked up as the guest will see it: the bundled tools, fim_portal and the
-            // binds are on top of the root.
-            var binds = plan.Paths.ToolDirectories.Select(d => new GuestBind(d, d))
-                .Concat(plan.UserBinds.Concat(plan.PermissionMounts).Select(m => new GuestBind(m.Destination, m.Source)))
-                .ToList();
-            // The default boot falls back from bash to sh for images without bash (busybox, blueprint).
-            if (plan.CommandFromBoot && command[0] == "bash" && GuestPath.FindProgram(merged.Path, "bash", path, out _, binds) is null)
-                command[0] = "sh";
-            if (GuestPath.FindProgram(merged.Path, command[0], path, out bool executable, binds) is null)
-            {
-                Fail($"Command not found: '{command[0]}'", 127);
-                return;
-            }
-            if (!executable)
-            {
-                Fail($"Permission denied: '{command[0]}'", 126);
-                return;
-            }
-            cwd = WorkingDirectory(merged.Path, plan);
-        }
-        var env = plan.Environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
-        if (plan.PortalInit is { } init)
-        {
-            // fim_portal is the guest's init: it starts the program and serves fim-instance exec.
-            command.Insert(0, init);
-            env.Add($"{PortalDaemon.InitVariable}=1");
-        }
-        var spec = plan.SandboxFor(ready.Root, command, cwd);
-        var args = BwrapCommandLine.Build(spec);
-        if (plan.HostPortal)
-        {
-            // Listening before the sandbox starts, so the guest's first fim_portal call finds the socket.
-            var listener = PortalListener.Create(plan.Paths.PortalDispatcherSocket);
-            _portal = Context.ActorOf(PortalHostActor.Props(listener, Native.Interop.Unistd.getuid(), Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin"), "portal");
-        }
-        _log.Info("starting the sandbox");
-        _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env), "sandbox");
-        Context.Watch(_sandbox);
-    }
-
-    /// <summary>The caller's directory if it exists inside (through a bind or in the image), else $HOME, else /.</summary>
-    private static string WorkingDirectory(string mergedRoot, RunPlan plan)
-    {
-        bool Inside(string dir) =>
-            plan.UserBinds.Concat(plan.PermissionMounts).Any(m => (dir + "/").StartsWith(m.Destination.TrimEnd('/') + "/", StringComparison.Ordinal) && Directory.Exists(m.Source))
-            || (GuestPath.Resolve(mergedRoot, dir) is { } host && Directory.Exists(host));
-        if (Inside(plan.HostWorkingDirectory))
-            return plan.HostWorkingDirectory;
-        return Inside(plan.Identity.Home) ? plan.Identity.Home : "/";
     }
 
     private void HandleSandboxExited(SandboxExited exited)

@@ -95,7 +95,7 @@ public sealed class MountSupervisor : ReceiveActor
     private List<string> LowerTopFirst()
     {
         string scaffold = Path.Combine(_plan.Paths.Instance, "scaffold");
-        MountPoints.CreateScaffold(scaffold, MountPoints.Targets(_plan.UserBinds.Concat(_plan.PermissionMounts)));
+        MountPoints.CreateScaffold(scaffold, MountPoints.Targets(_plan.UserBinds.Concat(_plan.PermissionMounts), _plan.Paths));
         return [scaffold, .. Enumerable.Range(0, _plan.Layers.Count).Select(_plan.Paths.LayerMountPoint).Reverse()];
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using FlatImage.Cli.CommandLine;
 using FlatImage.Runtime.Config;
+using FlatImage.Runtime.Sandbox;
 
 namespace FlatImage.Cli.Commands;
 
@@ -15,10 +16,15 @@ public static class BindCommand
         {
             case "add":
             {
-                if (args.Remaining != 3)
+                // The type is judged first, as FlatImage does: `add roo` is a bad type before it is a short line.
+                var type = args.HasMore
+                    ? ConfigNames.ParseBindType(args.Next()!) ?? throw new CommandException("Invalid bind type")
+                    : throw new CommandException("Incorrect number of arguments for 'add' (<ro,rw,dev> <src> <dst>)");
+                if (args.Remaining != 2)
                     throw new CommandException("Incorrect number of arguments for 'add' (<ro,rw,dev> <src> <dst>)");
-                var type = ConfigNames.ParseBindType(args.Next()!) ?? throw new CommandException("Invalid bind type");
                 var entry = new BindEntry(type, args.Next()!, args.Next()!);
+                if (SandboxMount.LeavesRoot(entry.Destination))
+                    throw new CommandException($"Bind destination '{entry.Destination}' leaves the container's root");
                 int index = 0;
                 context.UpdateConfig(c =>
                 {

@@ -17,8 +17,9 @@ public static class Errno
     public const int EEXIST = 17;
     public const int ENODEV = 19;
     public const int ENOTDIR = 20;
-    public const int ENOTTY = 25;
+    public const int EFBIG = 27;
     public const int EISDIR = 21;
+    public const int ENOTTY = 25;
     public const int EINVAL = 22;
     public const int EROFS = 30;
     public const int ERANGE = 34;

@@ -94,6 +94,8 @@ public static class RunPlanner
         string bundledBash = Path.Combine(paths.AppBin, "bash");
         var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundled && File.Exists(bundledBash) ? bundledBash : "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
+        var layers = LayerStack.Resolve(imagePath, warn);
+        GuestAccounts.AddCallerEntries(paths.UpperDirectory, layers, identity, hostIdentity.GroupName(identity.Gid) ?? identity.User, paths.DataDirectory);
         string ps1 = fimEnv.GetValueOrDefault("PS1") ?? $"[flatimage-{config.Distribution.ToLowerInvariant()}] \\W > ";
         File.WriteAllText(paths.Bashrc, $"export PS1=\"{ps1}\"\n");
 
@@ -104,6 +106,11 @@ public static class RunPlanner
             if (!Path.IsPathRooted(src) || !Path.IsPathRooted(dst))
             {
                 warn($"Skipping bind '{bind.Source}' -> '{bind.Destination}': paths must be absolute after expansion");
+                continue;
+            }
+            if (SandboxMount.LeavesRoot(dst))
+            {
+                warn($"Skipping bind '{bind.Source}' -> '{bind.Destination}': the destination leaves the container's root");
                 continue;
             }
             var kind = bind.Type switch { BindType.ReadWrite => SandboxMountKind.ReadWrite, BindType.Device => SandboxMountKind.Device, _ => SandboxMountKind.ReadOnly };
@@ -121,7 +128,7 @@ public static class RunPlanner
             : request.Command;
 
         return new RunPlan(
-            imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, lowerMergeProgram, bwrap,
+            imagePath, launcherPath, paths, layers, overlay, overlayProgram, lowerMergeProgram, bwrap,
             identity, hostIdentity, config, env, userBinds, permissionMounts, command,
             request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit);
     }
@@ -144,8 +151,11 @@ public static class RunPlanner
         RuntimeDirectory.CreateChild(paths.Logs);
         RuntimeDirectory.CreateChild(paths.PortalDaemonDirectory);
         RuntimeDirectory.CreateChild(paths.PortalDispatcherDirectory);
-        Directory.CreateDirectory(paths.UpperDirectory);
-        Directory.CreateDirectory(paths.WorkDirectory);
+        // The writable layer's root keeps 0755: overlays show its mode as the guest's "/", which
+        // the image's other users must be able to traverse. The data directory above it keeps others out.
+        RuntimeDirectory.EnsureOwned(paths.UpperDirectory, "writable layer", RuntimeDirectory.OwnedDirectory.NotWritableByOthers);
+        RuntimeDirectory.EnsureOwned(Path.GetDirectoryName(paths.WorkDirectory)!, "work directory", RuntimeDirectory.OwnedDirectory.Tightened);
+        RuntimeDirectory.EnsureOwned(paths.WorkDirectory, "work directory", RuntimeDirectory.OwnedDirectory.Private);
     }
 
     private static Dictionary<string, string> HostEnvironment()

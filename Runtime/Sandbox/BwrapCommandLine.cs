@@ -21,18 +21,16 @@ public static class BwrapCommandLine
         // as long as the launcher, so it fires on the launcher's death and nothing else.
         a.Add("--die-with-parent");
 
-        // Namespaces. An unprivileged caller always gets a user namespace (bwrap is not setuid on
-        // Debian and needs one to mount anything); root gets one only to change identity.
-        bool changesIdentity = spec.Identity.Uid != spec.Host.Uid || spec.Identity.Gid != spec.Host.Gid;
-        if (spec.Host.Uid != 0 || changesIdentity)
-        {
-            a.Add("--unshare-user");
-            a.AddRange(["--uid", spec.Identity.Uid.ToString(), "--gid", spec.Identity.Gid.ToString()]);
-        }
-        else if (spec.Unshare.HasFlag(UnshareOptions.User))
-        {
-            a.Add("--unshare-user-try");
-        }
+        // Namespaces. Every run gets a user namespace, root callers included. Inside it the guest
+        // may be uid 0 with a full capability set, but capabilities of a user namespace act only on
+        // what that namespace owns (its own mount, PID and network namespaces), never on the host:
+        // no CAP_DAC_READ_SEARCH in the initial namespace (open_by_handle_at cannot reach the host's
+        // filesystems), no remount of a host mount (they are locked), no sethostname of the host's
+        // UTS namespace, no module loading. A root caller's uid 0 maps to itself, so the files it
+        // writes are root's as before; the private data directory keeps them from other users. An
+        // unprivileged caller needs the namespace anyway: bwrap is not setuid and cannot mount without it.
+        a.Add("--unshare-user");
+        a.AddRange(["--uid", spec.Identity.Uid.ToString(), "--gid", spec.Identity.Gid.ToString()]);
         // Own PID namespace always: the guest sees only its own processes (§16d).
         a.Add("--unshare-pid");
         // No network unless granted; fim-unshare net forces isolation even then.
@@ -61,9 +59,8 @@ public static class BwrapCommandLine
         // Baseline: fresh /dev (a minimal device set) and /proc of the new PID namespace, a private
         // /tmp, /sys read-only (devices and kernel knobs stay the host's business).
         a.AddRange(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", "/sys", "/sys"]);
-        a.AddRange(["--ro-bind-try", "/etc/group", "/etc/group"]);
-        // The synthesised passwd (§9) is writable: package managers add system users to it.
-        a.AddRange(["--bind", spec.Paths.Passwd, "/etc/passwd"]);
+        // No bind over /etc/passwd or /etc/group: they are the image's own files in the merged tree,
+        // with the caller's entry put in by GuestAccounts, so package managers can replace them.
         // The bundled tools, read-only at the same paths, so PATH entries resolve inside, and their
         // libraries at the path their PT_INTERP and $ORIGIN-relative DT_RPATH name: the tools then
         // run in any guest, even one with no libc at all.
@@ -86,6 +83,28 @@ public static class BwrapCommandLine
         a.AddRange(spec.Command);
         Validate(a, spec);
         return a;
+    }
+
+    /// <summary>Every path inside the sandbox that <paramref name="args"/> mounts on, in order.</summary>
+    public static IEnumerable<string> Destinations(IReadOnlyList<string> args)
+    {
+        for (int i = 0; i < args.Count && args[i] != "--"; i++)
+        {
+            switch (args[i])
+            {
+                case "--dev" or "--proc" or "--tmpfs" or "--mqueue" when i + 1 < args.Count:
+                    yield return args[++i];
+                    break;
+                case "--bind" or "--bind-try" or "--ro-bind" or "--ro-bind-try" or "--dev-bind" or "--dev-bind-try" when i + 2 < args.Count:
+                    i += 2;
+                    yield return args[i];
+                    break;
+                case "--overlay" when i + 3 < args.Count:
+                    i += 3;
+                    yield return args[i];
+                    break;
+            }
+        }
     }
 
     /// <summary>

@@ -47,6 +47,24 @@ public sealed record HostIdentity(uint Uid, uint Gid, string User, string Home)
             Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } h ? h : home ?? "/");
     }
 
+    /// <summary>The host's name for group <paramref name="gid"/> (from /etc/group, read directly as /etc/passwd is), or null.</summary>
+    public string? GroupName(uint gid)
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/etc/group"))
+            {
+                var f = line.Split(':');
+                if (f.Length >= 3 && f[2] == gid.ToString(CultureInfo.InvariantCulture) && f[0].Length > 0)
+                    return f[0];
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return null;
+    }
+
     /// <summary>Reads /etc/passwd directly: getpwuid_r would drag NSS modules into the launcher.</summary>
     private static (string? Name, string? Home) FromPasswd(uint uid)
     {

@@ -34,15 +34,21 @@ public static class MountPoints
         }
     }
 
-    /// <summary>Every path bwrap mounts on inside the root, and whether it is a directory (sources that do not exist are skipped, as bwrap's -try binds skip them).</summary>
-    public static IEnumerable<(string, bool)> Targets(IEnumerable<SandboxMount> binds)
+    /// <summary>
+    /// Every path bwrap mounts on inside the root, and whether it is a directory (sources that do
+    /// not exist are skipped, as bwrap's -try binds skip them). The scaffold holds each of them,
+    /// so no read-only layer below it can turn one into a symlink: in an overlay the topmost
+    /// entry of a path decides its type.
+    /// </summary>
+    public static IEnumerable<(string, bool)> Targets(IEnumerable<SandboxMount> binds, Paths.InstancePaths paths)
     {
         foreach (string dir in new[] { "/dev", "/proc", "/tmp", "/sys" })
             yield return (dir, true);
-        yield return ("/etc/passwd", false);
-        if (File.Exists("/etc/group"))
-            yield return ("/etc/group", false);
-        foreach (var mount in binds)
+        var plumbing = paths.ToolDirectories.Select(d => new SandboxMount(SandboxMountKind.ReadOnly, d, d))
+            .Append(new SandboxMount(SandboxMountKind.ReadOnly, paths.Bashrc, paths.Bashrc))
+            .Append(new SandboxMount(SandboxMountKind.ReadWrite, paths.PortalDaemonDirectory, paths.PortalDaemonDirectory))
+            .Append(new SandboxMount(SandboxMountKind.ReadOnly, paths.PortalDispatcherDirectory, paths.PortalDispatcherDirectory));
+        foreach (var mount in plumbing.Concat(binds))
         {
             if (mount.Destination.StartsWith("/tmp/", StringComparison.Ordinal) || mount.Destination.StartsWith("/dev/", StringComparison.Ordinal)
                 || mount.Destination.StartsWith("/proc/", StringComparison.Ordinal))
@@ -53,4 +59,36 @@ public static class MountPoints
                 yield return (mount.Destination, false);
         }
     }
+
+    /// <summary>
+    /// Refuses a run whose writable layer redirects a mount point. The writable layer is the
+    /// guest's and sits above the scaffold, so a guest can replace any path on the way to a mount
+    /// point with a symlink (to <c>/oldroot/...</c>, which is the host's tree while bwrap sets up);
+    /// bwrap would then create its mount point, or mount, on the host. Every component of every
+    /// destination is looked at in the writable layer without following links (lstat); a symlink
+    /// ends the run with one line naming it, before anything is mounted. Destinations inside the
+    /// sandbox's own fresh /tmp, /dev and /proc are checked up to that mount.
+    /// </summary>
+    /// <exception cref="UnsafeMountTargetException">a component is a symlink in the writable layer.</exception>
+    public static void CheckNotRedirected(string upper, IEnumerable<string> destinations)
+    {
+        foreach (string destination in destinations)
+        {
+            string host = upper;
+            string guest = "";
+            foreach (string part in destination.Split('/', StringSplitOptions.RemoveEmptyEntries))
+            {
+                host = Path.Combine(host, part);
+                guest += "/" + part;
+                var info = new FileInfo(host);
+                if (info.LinkTarget is not null)
+                    throw new UnsafeMountTargetException($"The writable layer makes '{guest}' a symbolic link, on the way to the mount point '{destination}'; refusing to run (remove '{host}' to use the image again)");
+                if (!Directory.Exists(host) || guest is "/tmp" or "/dev" or "/proc")
+                    break;
+            }
+        }
+    }
 }
+
+/// <summary>The writable layer steers a mount point of the sandbox somewhere else.</summary>
+public sealed class UnsafeMountTargetException(string message) : Exception(message);

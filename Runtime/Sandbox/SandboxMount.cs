@@ -10,6 +10,14 @@ public sealed record SandboxMount(SandboxMountKind Kind, string Source, string D
         SandboxMountKind.ReadWrite => "--bind-try",
         _ => "--dev-bind-try",
     };
+
+    /// <summary>
+    /// Whether a destination could end outside the container's root: any ".." component. bwrap
+    /// resolves a destination after its pivot, where "/.." of the new root is a way back to the
+    /// host's tree (/oldroot), so such a path is never passed on, however it normalises.
+    /// </summary>
+    public static bool LeavesRoot(string destination) =>
+        destination.Split('/').Any(part => part == "..");
 }
 
 public enum SandboxMountKind : byte

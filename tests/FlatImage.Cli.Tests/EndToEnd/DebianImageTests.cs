@@ -86,7 +86,7 @@ public sealed class DebianImageTests
     }
 
     /// <summary>The packaging flow needs the mirror: an unreachable one is a failure that says so, never a silent pass.</summary>
-    private static void RequireMirror()
+    internal static void RequireMirror()
     {
         string url = $"{DebianImage.Mirror}/dists/bookworm/InRelease";
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };

@@ -130,15 +130,17 @@ public static class Launcher
         }
     }
 
-    public static RunResult Finish(Process process)
+    public static RunResult Finish(Process process) => Finish(process, TimeSpan.FromSeconds(60));
+
+    public static RunResult Finish(Process process, TimeSpan timeout)
     {
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(60_000))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit(5_000);
-            throw new TimeoutException($"the launcher did not exit within 60 s\nstdout:\n{Completed(stdout)}\nstderr:\n{Completed(stderr)}");
+            throw new TimeoutException($"the launcher did not exit within {timeout.TotalSeconds} s\nstdout:\n{Completed(stdout)}\nstderr:\n{Completed(stderr)}");
         }
         return new RunResult(process.ExitCode, stdout.Result, stderr.Result);
     }

@@ -337,7 +337,7 @@ public class RunTests
         Assert.Equal("saved\n", Launcher.Run(who, image, "fim-exec", "cat", "/root/before").Stdout);
     }
 
-    private static List<string> Mounts(string below) =>
+    internal static List<string> Mounts(string below) =>
         File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')[4]).Where(m => m.StartsWith(below, StringComparison.Ordinal)).ToList();
 
     private static List<int> ParentChain(int pid)

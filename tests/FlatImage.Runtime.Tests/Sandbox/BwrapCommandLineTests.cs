@@ -27,7 +27,9 @@ public sealed class BwrapCommandLineTests
         Assert.Contains("--unshare-net", args);
         Assert.Contains("--bind /merged /", line);
         Assert.Contains("--dev /dev --proc /proc --tmpfs /tmp --ro-bind /sys /sys", line);
-        Assert.Contains($"--bind {Paths.Passwd} /etc/passwd", line);
+        // The image's own account files are used, never a host file bound over them.
+        Assert.DoesNotContain("/etc/passwd", line);
+        Assert.DoesNotContain("/etc/group", line);
         Assert.DoesNotContain("--bind / ", line);
         Assert.EndsWith("--chdir /work -- prog --flag", line);
     }
@@ -54,9 +56,10 @@ public sealed class BwrapCommandLineTests
     }
 
     [Fact]
-    public void Root_needs_no_user_namespace_unless_it_changes_identity()
+    public void Root_gets_a_user_namespace_too()
     {
-        Assert.DoesNotContain("--unshare-user", BwrapCommandLine.Build(Spec(Root, Same(Root))));
+        // A root caller's guest is root only inside its own user namespace: no host capability.
+        Assert.Contains("--unshare-user --uid 0 --gid 0", string.Join(' ', BwrapCommandLine.Build(Spec(Root, Same(Root)))));
         var changed = string.Join(' ', BwrapCommandLine.Build(Spec(Root, new Identity(1000, 1000, "u", "/home/u", "/bin/sh"))));
         Assert.Contains("--unshare-user --uid 1000 --gid 1000", changed);
     }

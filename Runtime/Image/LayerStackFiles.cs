@@ -1,0 +1,143 @@
+using System.Text;
+using FlatImage.Runtime.Layers;
+
+namespace FlatImage.Runtime.Image;
+
+/// <summary>
+/// Reads one small file of a layer stack straight from the layers, without mounting: the file
+/// the merged tree would show (overlay rules over the layers — a whiteout, a non-directory or an
+/// opaque directory on the way hides the layers below — and symlinks followed through the whole
+/// stack as the kernel would after mounting). Every byte is untrusted: path walks are bounded and
+/// the file is read to a cap.
+/// </summary>
+public static class LayerStackFiles
+{
+    private const int MaxSymlinkHops = 8;
+
+    // Only metadata and one small file are read: a block cache of one block is plenty.
+    private static readonly LayerReaderOptions ReaderOptions = new() { CacheBytes = 1 };
+
+    /// <summary>
+    /// The first <paramref name="maxBytes"/> bytes of <paramref name="path"/> as the merged tree of
+    /// <paramref name="bottomToTop"/> shows it, or null when it shows no regular file there.
+    /// Throws <see cref="InvalidLayerException"/> for a damaged layer.
+    /// </summary>
+    public static byte[]? Read(IReadOnlyList<LayerLocation> bottomToTop, string path, int maxBytes)
+    {
+        if (bottomToTop.Count == 0)
+            return null;
+        // Top first: the layer that wins a path in the merged tree is asked first.
+        var readers = new LayerReader?[bottomToTop.Count];
+        try
+        {
+            LayerReader Reader(int topIndex)
+            {
+                int i = bottomToTop.Count - 1 - topIndex;
+                var l = bottomToTop[i];
+                return readers[i] ??= LayerReader.Open(l.Path, l.Offset, l.Size, ReaderOptions);
+            }
+            return ReadMerged(Reader, bottomToTop.Count, path, maxBytes);
+        }
+        finally
+        {
+            foreach (var reader in readers)
+                reader?.Dispose();
+        }
+    }
+
+    private static byte[]? ReadMerged(Func<int, LayerReader> reader, int count, string path, int maxBytes)
+    {
+        for (int hop = 0; hop <= MaxSymlinkHops; hop++)
+        {
+            var components = Normalize(path);
+            if (components is null)
+                return null;
+            var outcome = Resolve(reader, count, components, maxBytes);
+            switch (outcome)
+            {
+                case Found found:
+                    return found.Text;
+                case Link link:
+                    // A relative target is relative to the directory holding the link.
+                    string dir = "/" + string.Join('/', components.Take(link.Depth));
+                    path = link.Target.StartsWith('/') ? link.Target : $"{dir}/{link.Target}";
+                    continue;
+                default:
+                    return null;
+            }
+        }
+        return null;
+    }
+
+    private abstract record Outcome;
+    private sealed record Missing : Outcome;
+    private sealed record Found(byte[] Text) : Outcome;
+    /// <param name="Depth">how many components precede the link: its target is resolved from there.</param>
+    private sealed record Link(int Depth, string Target) : Outcome;
+
+    private static Outcome Resolve(Func<int, LayerReader> reader, int count, List<string> components, int maxBytes)
+    {
+        for (int layer = 0; layer < count; layer++)
+        {
+            var r = reader(layer);
+            ulong ino = LayerReader.RootInode;
+            bool opaqueOnTheWay = false;
+            for (int depth = 0; depth < components.Count; depth++)
+            {
+                if (r.Lookup(ino, Encoding.UTF8.GetBytes(components[depth]), out ulong child) != 0)
+                {
+                    if (opaqueOnTheWay)
+                        return new Missing();
+                    goto nextLayer;
+                }
+                if (!r.TryGetInode(child, out var inode) || inode.Type == LayerFileType.Whiteout)
+                    return new Missing();
+                bool last = depth == components.Count - 1;
+                if (inode.Type == LayerFileType.Symlink)
+                {
+                    if (r.ReadLink(child, out var target) != 0 || target.Length == 0)
+                        return new Missing();
+                    string rest = last ? "" : "/" + string.Join('/', components.Skip(depth + 1));
+                    return new Link(depth, Encoding.UTF8.GetString(target.Span) + rest);
+                }
+                if (last)
+                    return inode.Type == LayerFileType.Regular ? ReadBytes(r, child, inode, maxBytes) : new Missing();
+                if (inode.Type != LayerFileType.Directory)
+                    return new Missing();
+                opaqueOnTheWay |= inode.Opaque;
+                ino = child;
+            }
+        nextLayer:;
+        }
+        return new Missing();
+    }
+
+    private static Outcome ReadBytes(LayerReader reader, ulong ino, LayerInode inode, int maxBytes)
+    {
+        var buffer = new byte[(int)Math.Clamp(inode.Size, 0, maxBytes)];
+        return reader.Read(ino, 0, buffer, out int read) == 0
+            ? new Found(buffer[..read])
+            : new Missing();
+    }
+
+    /// <summary>Absolute path to components, with "." and ".." applied (".." stops at the root); null when absurdly long.</summary>
+    private static List<string>? Normalize(string path)
+    {
+        if (path.Length > 4096)
+            return null;
+        var components = new List<string>();
+        foreach (string part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part == ".")
+                continue;
+            if (part == "..")
+            {
+                if (components.Count > 0)
+                    components.RemoveAt(components.Count - 1);
+                continue;
+            }
+            components.Add(part);
+        }
+        return components;
+    }
+}

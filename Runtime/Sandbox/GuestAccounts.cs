@@ -1,0 +1,233 @@
+using System.Text;
+using FlatImage.Native;
+using FlatImage.Native.Io;
+using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Layers;
+
+namespace FlatImage.Runtime.Sandbox;
+
+/// <summary>
+/// The guest's <c>/etc/passwd</c> and <c>/etc/group</c> are the image's own, as ordinary files of
+/// the merged tree, so its system users and groups (<c>_apt</c>, <c>man</c>, <c>messagebus</c>)
+/// exist inside and a package that adds one (<c>useradd</c> writes a new file and renames it over
+/// the old) works and persists. Binding a file over <c>/etc/passwd</c> would break that rename
+/// (EBUSY on a mount point) and hide the image's accounts.
+///
+/// Before each run the caller's entry is put into the writable layer's copy of each file: in
+/// <c>passwd</c> the identity's line replaces the line with the same uid or is added; in
+/// <c>group</c> a line for the identity's gid is added when the image has no group with that gid.
+/// Nothing else of the host's account data enters the guest. Only when the merged tree does not
+/// already show the entry is a file written, and every entry written is recorded in the data
+/// directory (outside the guest's reach), so that <see cref="RemoveCallerEntries"/> takes it out
+/// again before a commit: a committed layer carries the image's accounts and whatever the guest
+/// added, never the caller's name or home.
+///
+/// The writable layer is the guest's: its files are reached through <see cref="BeneathDirectory"/>
+/// (no symlink followed, size-capped, regular files only).
+/// </summary>
+public static class GuestAccounts
+{
+    private const int MaxFileBytes = 4 << 20;
+    private static readonly string[] Etc = ["etc"];
+    private const uint DirectoryMode = 0b111_101_101; // 0755, as /etc is everywhere
+    private const uint FileMode = 0b110_100_100; // 0644
+
+    /// <summary>The data directory's record of the entries runs put into the writable layer.</summary>
+    public static string RecordPath(string dataDirectory) => Path.Combine(dataDirectory, "accounts");
+
+    /// <summary>Puts the caller's entries into the writable layer's /etc/passwd and /etc/group (see the type's summary).</summary>
+    /// <param name="upper">the writable layer (its files as the overlay stores them).</param>
+    /// <param name="layers">the read-only layers below it, bottom to top.</param>
+    /// <param name="groupName">the name for a group line of <paramref name="identity"/>'s gid, should the image lack one.</param>
+    public static void AddCallerEntries(string upper, IReadOnlyList<LayerLocation> layers, Identity identity, string groupName, string dataDirectory)
+    {
+        string passwdLine = identity.PasswdLine();
+        string groupLine = $"{groupName}:x:{identity.Gid}:";
+        var record = ReadRecord(dataDirectory);
+        using var etc = BeneathDirectory.Open(upper, Etc);
+        var passwd = Merged(etc, "passwd", layers);
+        var group = Merged(etc, "group", layers);
+
+        string? newPasswd = WithEntry(passwd, passwdLine, replaceSameKey: true);
+        string? newGroup = WithEntry(group, groupLine, replaceSameKey: false);
+        if (newPasswd is null && newGroup is null)
+            return;
+
+        // Recorded before the files change: a launcher killed in between leaves a record of an
+        // entry that is not there, which removal ignores, never an entry nobody knows about.
+        if (newPasswd is not null)
+            record.Add(("passwd", passwdLine));
+        if (newGroup is not null)
+            record.Add(("group", groupLine));
+        WriteRecord(dataDirectory, record);
+
+        using var writable = etc is null ? BeneathDirectory.Open(upper, Etc, DirectoryMode)! : null;
+        var target = etc ?? writable!;
+        if (newPasswd is not null)
+            target.ReplaceFile("passwd", Encoding.UTF8.GetBytes(newPasswd), FileMode);
+        if (newGroup is not null)
+            target.ReplaceFile("group", Encoding.UTF8.GetBytes(newGroup), FileMode);
+    }
+
+    /// <summary>
+    /// Before a commit: takes every recorded caller entry out of the writable layer's files again,
+    /// restoring the image's line for that uid where the caller's replaced one. A file left equal
+    /// to the image's is removed from the writable layer, so the commit does not record it.
+    /// </summary>
+    public static void RemoveCallerEntries(string upper, IReadOnlyList<LayerLocation> layers, string dataDirectory)
+    {
+        var record = ReadRecord(dataDirectory);
+        if (record.Count == 0)
+            return;
+        using (var etc = BeneathDirectory.Open(upper, Etc))
+        {
+            if (etc is not null)
+            {
+                foreach (string name in new[] { "passwd", "group" })
+                {
+                    var injected = record.Where(r => r.File == name).Select(r => r.Line).ToHashSet(StringComparer.Ordinal);
+                    if (injected.Count > 0)
+                        Restore(etc, name, layers, injected);
+                }
+            }
+        }
+        File.Delete(RecordPath(dataDirectory));
+    }
+
+    private static void Restore(BeneathDirectory etc, string name, IReadOnlyList<LayerLocation> layers, HashSet<string> injected)
+    {
+        string? upperText = ReadUpper(etc, name, out bool present);
+        if (!present || upperText is null)
+            return;
+        string? lowerText = ReadLower(layers, name);
+        var lower = Lines(lowerText ?? "");
+        var result = new List<string>();
+        foreach (string line in Lines(upperText))
+        {
+            if (!injected.Contains(line))
+            {
+                result.Add(line);
+                continue;
+            }
+            // The caller's line replaced the image's line with the same key: put that one back.
+            if (name == "passwd" && lower.FirstOrDefault(l => Key(l) == Key(line)) is { } original)
+                result.Add(original);
+        }
+        string text = Join(result);
+        if (lowerText is not null && text == Join(Lines(lowerText)))
+            etc.Unlink(name);
+        else if (text != upperText)
+            etc.ReplaceFile(name, Encoding.UTF8.GetBytes(text), FileMode);
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> with <paramref name="line"/> in it, or null when it is there already.
+    /// With <paramref name="replaceSameKey"/> it takes the place of the first line with the same key
+    /// (the id field); otherwise a line with the same key means there is nothing to add.
+    /// </summary>
+    public static string? WithEntry(string text, string line, bool replaceSameKey)
+    {
+        var lines = Lines(text);
+        if (lines.Contains(line, StringComparer.Ordinal))
+            return null;
+        int same = lines.FindIndex(l => Key(l) == Key(line));
+        if (same >= 0 && !replaceSameKey)
+            return null;
+        if (same >= 0)
+            lines[same] = line;
+        else
+            lines.Add(line);
+        return Join(lines);
+    }
+
+    /// <summary>The id field (third) of a passwd or group line; null for a line without one.</summary>
+    private static string? Key(string line)
+    {
+        var fields = line.Split(':');
+        return fields.Length >= 3 ? fields[2] : null;
+    }
+
+    /// <summary>The file as the merged tree shows it: the writable layer's copy when it has one, else the layers'.</summary>
+    private static string Merged(BeneathDirectory? etc, string name, IReadOnlyList<LayerLocation> layers)
+    {
+        if (etc is not null)
+        {
+            string? upper = ReadUpper(etc, name, out bool present);
+            if (present)
+                return upper ?? "";
+        }
+        return ReadLower(layers, name) ?? "";
+    }
+
+    /// <summary>
+    /// The writable layer's regular file <paramref name="name"/>. <paramref name="present"/> says
+    /// whether the layer has any entry by that name; anything but a regular file there (an
+    /// overlay whiteout: the guest deleted the file, or a link it planted) reads as null: the
+    /// entry hides the layers' file, and it is never followed.
+    /// </summary>
+    private static string? ReadUpper(BeneathDirectory etc, string name, out bool present)
+    {
+        present = false;
+        if (etc.TryStatEntry(name) is not { } entry)
+            return null;
+        present = true;
+        if ((entry.Mode & Native.Interop.Stat.S_IFMT) != Native.Interop.Stat.S_IFREG)
+            return null;
+        try
+        {
+            return etc.ReadFile(name, MaxFileBytes) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+        }
+        catch (ErrnoException)
+        {
+            // Swapped for something else meanwhile, or absurdly large: treated as absent, never read through.
+            return null;
+        }
+    }
+
+    private static string? ReadLower(IReadOnlyList<LayerLocation> layers, string name)
+    {
+        try
+        {
+            return LayerStackFiles.Read(layers, "/etc/" + name, MaxFileBytes) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+        }
+        catch (InvalidLayerException)
+        {
+            // A damaged layer is reported by the mount that serves it; here it only means "no file".
+            return null;
+        }
+    }
+
+    private static List<string> Lines(string text) =>
+        text.Split('\n').Where(l => l.Length > 0).ToList();
+
+    private static string Join(IEnumerable<string> lines)
+    {
+        var sb = new StringBuilder();
+        foreach (string l in lines)
+            sb.Append(l).Append('\n');
+        return sb.ToString();
+    }
+
+    private static List<(string File, string Line)> ReadRecord(string dataDirectory)
+    {
+        string path = RecordPath(dataDirectory);
+        var record = new List<(string, string)>();
+        if (!File.Exists(path))
+            return record;
+        foreach (string line in File.ReadLines(path))
+        {
+            int space = line.IndexOf(' ');
+            if (space > 0)
+                record.Add((line[..space], line[(space + 1)..]));
+        }
+        return record;
+    }
+
+    private static void WriteRecord(string dataDirectory, List<(string File, string Line)> record)
+    {
+        string path = RecordPath(dataDirectory);
+        string temporary = path + $".{Environment.ProcessId}";
+        File.WriteAllLines(temporary, record.Distinct().Select(r => $"{r.File} {r.Line}"));
+        File.Move(temporary, path, overwrite: true);
+    }
+}
