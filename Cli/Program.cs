@@ -24,6 +24,12 @@ public static class Program
         var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
         var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };
         string command = Dispatcher.CommandWord(args);
+        // A failure on a thread of our own that nothing caught: one line, then the janitor tidies up.
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            stderr.WriteLine($"E::{command}::Unexpected failure: {(e.ExceptionObject is Exception x ? Unexpected(x) : "unknown")}");
+            Environment.Exit(FailureStatus);
+        };
         try
         {
             return Run(args, stdout, stderr);
@@ -33,6 +39,13 @@ public static class Program
             stdout.Flush();
             stderr.WriteLine($"{failure.Level}::{command}::{failure.Message}");
             return e is CommandException c ? c.Status : FailureStatus;
+        }
+        catch (Exception e)
+        {
+            // A bug, not a failure we foresaw: still one line, with the details only for FIM_DEBUG=1.
+            stdout.Flush();
+            stderr.WriteLine($"E::{command}::Unexpected failure: {Unexpected(e)}");
+            return FailureStatus;
         }
         finally
         {
@@ -78,7 +91,10 @@ public static class Program
         return Dispatcher.Run(new CommandContext(imagePath, stdout, stderr, runtimeRoot, self), args);
     }
 
-    /// <summary>The exceptions that are a failure to report in one line; anything else is a bug and crashes loudly.</summary>
+    private static string Unexpected(Exception e) =>
+        Environment.GetEnvironmentVariable("FIM_DEBUG") == "1" ? e.ToString() : $"{e.Message} ({e.GetType().Name})";
+
+    /// <summary>The exceptions that are a failure to report in one line, as the spec's messages; anything else is a bug (still one line, see Main).</summary>
     private static (char Level, string Message)? Describe(Exception e) => e switch
     {
         CommandException c => (c.Level, c.Message),

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Native.Fuse;
 using FlatImage.Runtime.Filesystems;
 
@@ -46,7 +47,7 @@ public sealed class LayerMountActor : ReceiveActor
     {
         var holder = new MountHolder();
         // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
-        return Akka.Actor.Props.Create(() => new LayerMountActor(options, reportTo, holder));
+        return Akka.Actor.Props.Create(() => new LayerMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
     }
 
     private IActorRef ReportTo => _reportTo ?? Context.Parent;

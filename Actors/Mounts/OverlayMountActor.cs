@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Actors.Processes;
 using FlatImage.Native.Fuse;
 using FlatImage.Native.Interop;
@@ -34,7 +35,7 @@ public sealed class OverlayMountActor : ReceiveActor
     }
 
     public static Props Props(IReadOnlyList<string> command, string merged, JanitorProcess janitor, string logFile) =>
-        Akka.Actor.Props.Create(() => new OverlayMountActor(command, merged, janitor, logFile));
+        Akka.Actor.Props.Create(() => new OverlayMountActor(command, merged, janitor, logFile)).WithDispatcher(ActorDispatchers.Blocking);
 
     protected override void PreStart()
     {

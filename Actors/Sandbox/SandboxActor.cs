@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Actors.Processes;
 using FlatImage.Native.Interop;
 using FlatImage.Native.Spawn;
@@ -29,7 +30,7 @@ public sealed class SandboxActor : ReceiveActor
     }
 
     public static Props Props(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment) =>
-        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment));
+        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment)).WithDispatcher(ActorDispatchers.Blocking);
 
     protected override void PreStart()
     {

@@ -17,7 +17,28 @@ public static class Program
     {
         // An inherited SIG_IGN would make the kernel reap our children and lose their statuses.
         Stdlib.signal(Stdlib.SIGCHLD, Stdlib.SIG_DFL);
+        // A failure nobody caught (on a session's thread, say) is still one line, never a stack trace.
+        AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+        {
+            Error(Unexpected(e.ExceptionObject as Exception));
+            Environment.Exit(1);
+        };
+        try
+        {
+            return Run(args);
+        }
+        catch (Exception e)
+        {
+            return Error(Unexpected(e));
+        }
+    }
 
+    /// <summary>One readable line for an exception no handler expected; the details only with FIM_DEBUG=1.</summary>
+    private static string Unexpected(Exception? e) =>
+        Environment.GetEnvironmentVariable("FIM_DEBUG") == "1" ? $"{e}" : e?.Message ?? "unknown failure";
+
+    private static int Run(string[] args)
+    {
         if (Environment.GetEnvironmentVariable(PortalDaemon.InitVariable) == "1")
             return PortalDaemon.Run(args, message => Error(message));
 

@@ -187,6 +187,28 @@ public sealed unsafe class BeneathDirectory : IDisposable
         finally { _fd.DangerousRelease(); }
     }
 
+    /// <summary>Removes directory <paramref name="name"/> if it is empty; a missing or non-empty one (or a non-directory) is left alone.</summary>
+    public void RemoveEmptyDirectory(string name)
+    {
+        const int AT_REMOVEDIR = 0x200;
+        byte[] bytes = Zero(name);
+        bool added = false;
+        _fd.DangerousAddRef(ref added);
+        try
+        {
+            fixed (byte* p = bytes)
+            {
+                if (LibC.unlinkat(_fd.Fd, p, AT_REMOVEDIR) != 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno is not (Errno.ENOENT or Errno.ENOTEMPTY or Errno.ENOTDIR or Errno.EEXIST))
+                        throw new ErrnoException(errno, "rmdir", name);
+                }
+            }
+        }
+        finally { _fd.DangerousRelease(); }
+    }
+
     private BeneathDirectory? TryOpenDirectory(string name)
     {
         int fd = RawOpenAt(name, Fcntl.O_RDONLY | Fcntl.O_DIRECTORY | Fcntl.O_NOFOLLOW | Fcntl.O_CLOEXEC, 0);

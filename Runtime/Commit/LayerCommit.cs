@@ -62,7 +62,7 @@ public static partial class LayerCommit
         TreeRemover.RemoveWithoutCrossingMounts(erasing); // an old writable layer whose layer was placed
 
         // The caller's passwd and group entries are the run's, not the image's: out before scanning.
-        GuestAccounts.RemoveCallerEntries(upper, LayerStack.Resolve(imagePath, _ => { }), data);
+        GuestAccounts.RemoveCallerEntries(upper, () => LayerStack.Resolve(imagePath, _ => { }), data);
         var skipped = new List<string>();
         var host = HostIdentity.Current();
         LayerSourceNode root;

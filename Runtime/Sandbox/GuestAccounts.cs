@@ -55,6 +55,8 @@ public static class GuestAccounts
 
         // Recorded before the files change: a launcher killed in between leaves a record of an
         // entry that is not there, which removal ignores, never an entry nobody knows about.
+        if (etc is null)
+            record.Add(("directory", "etc"));
         if (newPasswd is not null)
             record.Add(("passwd", passwdLine));
         if (newGroup is not null)
@@ -74,11 +76,13 @@ public static class GuestAccounts
     /// restoring the image's line for that uid where the caller's replaced one. A file left equal
     /// to the image's is removed from the writable layer, so the commit does not record it.
     /// </summary>
-    public static void RemoveCallerEntries(string upper, IReadOnlyList<LayerLocation> layers, string dataDirectory)
+    /// <param name="stack">the read-only layers below the writable layer, bottom to top; asked for only when there is something to take out.</param>
+    public static void RemoveCallerEntries(string upper, Func<IReadOnlyList<LayerLocation>> stack, string dataDirectory)
     {
         var record = ReadRecord(dataDirectory);
         if (record.Count == 0)
             return;
+        var layers = stack();
         using (var etc = BeneathDirectory.Open(upper, Etc))
         {
             if (etc is not null)
@@ -90,6 +94,12 @@ public static class GuestAccounts
                         Restore(etc, name, layers, injected);
                 }
             }
+        }
+        // The /etc a run made only to hold those files goes too, when nothing else came into it.
+        if (record.Contains(("directory", "etc")))
+        {
+            using var root = BeneathDirectory.Open(upper, []);
+            root?.RemoveEmptyDirectory("etc");
         }
         File.Delete(RecordPath(dataDirectory));
     }
@@ -114,7 +124,7 @@ public static class GuestAccounts
                 result.Add(original);
         }
         string text = Join(result);
-        if (lowerText is not null && text == Join(Lines(lowerText)))
+        if (text == Join(Lines(lowerText ?? "")))
             etc.Unlink(name);
         else if (text != upperText)
             etc.ReplaceFile(name, Encoding.UTF8.GetBytes(text), FileMode);

@@ -38,7 +38,19 @@ public static class HostTools
         }
     }
 
-    /// <summary>A regular file (after symlinks) with an execute bit.</summary>
-    public static bool IsExecutable(string path) =>
-        File.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+    /// <summary>
+    /// A regular file (after symlinks) with an execute bit. A dangling symlink is not one: .NET's
+    /// File.Exists answers true for the link itself, and asking its mode then throws.
+    /// </summary>
+    public static bool IsExecutable(string path)
+    {
+        try
+        {
+            return File.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 }

@@ -35,7 +35,7 @@ public sealed class GuestAccountsTests : IDisposable
 
         // The guest adds a system user (as useradd does: a new file renamed over the old).
         File.AppendAllText(UpperFile("passwd"), "messagebus:x:100:101::/nonexistent:/usr/sbin/nologin\n");
-        GuestAccounts.RemoveCallerEntries(_upper, _layers, _dir);
+        GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
         Assert.Equal(ImagePasswd + "messagebus:x:100:101::/nonexistent:/usr/sbin/nologin\n", File.ReadAllText(UpperFile("passwd")));
         // Left equal to the image's, the group file leaves the writable layer: the commit records nothing of it.
         Assert.False(File.Exists(UpperFile("group")));
@@ -54,7 +54,7 @@ public sealed class GuestAccountsTests : IDisposable
         GuestAccounts.AddCallerEntries(_upper, _layers, Root, "root", _dir);
         Assert.Equal(before, File.GetLastWriteTimeUtc(UpperFile("passwd")));
 
-        GuestAccounts.RemoveCallerEntries(_upper, _layers, _dir);
+        GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
         Assert.False(File.Exists(UpperFile("passwd")));
     }
 
@@ -64,6 +64,9 @@ public sealed class GuestAccountsTests : IDisposable
         GuestAccounts.AddCallerEntries(_upper, [], Alice, "alice", _dir);
         Assert.Equal("alice:x:1000:1000:alice:/home/alice:/bin/sh\n", File.ReadAllText(UpperFile("passwd")));
         Assert.Equal("alice:x:1000:\n", File.ReadAllText(UpperFile("group")));
+        // Taken out again, nothing of the run is left in the writable layer, not even the /etc it made.
+        GuestAccounts.RemoveCallerEntries(_upper, () => [], _dir);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_upper));
     }
 
     [Fact]
