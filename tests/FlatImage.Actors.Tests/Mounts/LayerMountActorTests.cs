@@ -9,6 +9,8 @@ using Xunit.Abstractions;
 namespace FlatImage.Actors.Tests.Mounts;
 
 /// <summary>The actor mounts a real layer (as root: mount(2)), serves it, and leaves no mount behind.</summary>
+// Mounts with mount(2): excluded from scripts/unit-tests.sh (docs/contributing.md).
+[Trait("Category", "NeedsRoot")]
 [Collection("fuse")]
 public sealed class LayerMountActorTests : TestKit, IDisposable
 {

@@ -10,6 +10,8 @@ namespace FlatImage.Native.Tests.Fuse;
 /// The fusermount3 path: in-process as root, and as the unprivileged user fimtest through
 /// tests/FuseProbe (setpriv). Checks the real mount table.
 /// </summary>
+// Mounts, and creates the user fimtest: excluded from scripts/unit-tests.sh (docs/contributing.md).
+[Trait("Category", "NeedsRoot")]
 [Collection("fuse")]
 public class FuseMountTests(ITestOutputHelper output)
 {

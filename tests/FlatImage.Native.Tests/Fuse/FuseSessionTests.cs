@@ -9,6 +9,8 @@ namespace FlatImage.Native.Tests.Fuse;
 /// <summary>
 /// Real mounts as root (mount(2)): the kernel talks to our session, tools run through it.
 /// </summary>
+// Mounts with mount(2): excluded from scripts/unit-tests.sh (docs/contributing.md).
+[Trait("Category", "NeedsRoot")]
 [Collection("fuse")]
 public class FuseSessionTests
 {

@@ -11,6 +11,8 @@ namespace FlatImage.Runtime.Tests.Filesystems;
 /// A layer served through a real root FUSE mount (mount(2)) and read with ordinary tools. These
 /// tests need root: they mount.
 /// </summary>
+// Mounts with mount(2): excluded from scripts/unit-tests.sh (docs/contributing.md).
+[Trait("Category", "NeedsRoot")]
 [Collection("fuse")]
 public sealed class LayerFileSystemTests : IDisposable
 {

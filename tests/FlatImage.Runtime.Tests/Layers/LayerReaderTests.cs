@@ -6,6 +6,9 @@ using Xunit;
 
 namespace FlatImage.Runtime.Tests.Layers;
 
+// Every test gets the debootstrap tree, whose first build needs root and the Debian mirror:
+// excluded from scripts/unit-tests.sh (docs/contributing.md).
+[Trait("Category", "NeedsRoot")]
 public sealed class LayerReaderTests : IClassFixture<DebianTreeFixture>, IDisposable
 {
     private const int ENOENT = 2, EIO = 5, ENOTDIR = 20, EINVAL = 22, EISDIR = 21;
