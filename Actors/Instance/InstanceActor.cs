@@ -81,7 +81,7 @@ public sealed class InstanceActor : ReceiveActor
                         _portal = Context.ActorOf(PortalHostActor.Props(listener, Native.Interop.Unistd.getuid(), Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin"), "portal");
                     }
                     _log.Info("starting the sandbox");
-                    _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, launch.Arguments, launch.Environment), "sandbox");
+                    _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, launch.Arguments, launch.Environment, launch.InheritedFds), "sandbox");
                     Context.Watch(_sandbox);
                     return;
             }

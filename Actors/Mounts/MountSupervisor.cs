@@ -111,7 +111,7 @@ public sealed class MountSupervisor : ReceiveActor
         if (_plan.Overlay == OverlayKind.Unionfs)
         {
             string merged = Path.Combine(_plan.Paths.Instance, "lower");
-            var merge = OverlayCommandLine.BuildReadOnlyMerge(_plan.LowerMergeProgram!, lowers, merged);
+            var merge = OverlayCommandLine.BuildReadOnlyMerge(_plan.LowerMergeProgram!, lowers, merged, AllowOther);
             _lowerMerge = Context.ActorOf(OverlayMountActor.Props(merge, merged, _janitor, Path.Combine(_plan.Paths.Logs, "lower.log")), "lower");
             Context.Watch(_lowerMerge);
             return;
@@ -122,10 +122,13 @@ public sealed class MountSupervisor : ReceiveActor
     private void StartTopOverlay(List<string> lowers)
     {
         var squash = _plan.Unprivileged ? ((uint, uint)?)(_plan.Host.Uid, _plan.Host.Gid) : null;
-        var command = OverlayCommandLine.Build(_plan.Overlay, _plan.OverlayProgram!, lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory, _plan.Paths.MergedRoot, squash);
+        var command = OverlayCommandLine.Build(_plan.Overlay, _plan.OverlayProgram!, lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory, _plan.Paths.MergedRoot, squash, AllowOther);
         _overlay = Context.ActorOf(OverlayMountActor.Props(command, _plan.Paths.MergedRoot, _janitor, Path.Combine(_plan.Paths.Logs, "overlay.log")), "overlay");
         Context.Watch(_overlay);
     }
+
+    /// <summary>allow_other for the overlay daemons as for the layer mounts: as root, or where /etc/fuse.conf lets users ask for it.</summary>
+    private bool AllowOther => !_plan.Unprivileged || Native.Fuse.FuseMount.UserAllowOther();
 
     private void HandleTerminated(Terminated terminated)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Event;
 using FlatImage.Actors.Hosting;
@@ -17,11 +18,13 @@ public sealed class SandboxActor : ReceiveActor
     private readonly string _bwrap;
     private readonly IReadOnlyList<string> _arguments;
     private readonly IReadOnlyList<string> _environment;
+    private readonly IReadOnlyList<(SafeHandle Fd, int ChildFd)> _inheritedFds;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ChildProcess? _child;
 
-    public SandboxActor(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    public SandboxActor(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, IReadOnlyList<(SafeHandle Fd, int ChildFd)> inheritedFds)
     {
+        _inheritedFds = inheritedFds;
         _bwrap = bwrap;
         _arguments = arguments;
         _environment = environment;
@@ -29,13 +32,23 @@ public sealed class SandboxActor : ReceiveActor
         Receive<ForwardSignal>(HandleForwardSignal);
     }
 
-    public static Props Props(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment) =>
-        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment)).WithDispatcher(ActorDispatchers.Blocking);
+    /// <param name="inheritedFds">handed to bwrap at their child numbers (the root caller's user namespace); this actor closes them once bwrap has them.</param>
+    public static Props Props(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, IReadOnlyList<(SafeHandle Fd, int ChildFd)> inheritedFds) =>
+        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment, inheritedFds)).WithDispatcher(ActorDispatchers.Blocking);
 
     protected override void PreStart()
     {
         _log.Info("starting {0} {1}", _bwrap, string.Join(' ', _arguments));
-        _child = ChildProcess.Start(_bwrap, [_bwrap, .. _arguments], _environment);
+        try
+        {
+            _child = ChildProcess.Start(_bwrap, [_bwrap, .. _arguments], _environment, _inheritedFds);
+        }
+        finally
+        {
+            // bwrap has its own copies now (or never will): ours go.
+            foreach (var (fd, _) in _inheritedFds)
+                fd.Dispose();
+        }
         ChildExited.Report(_child, Self, "bwrap-wait");
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using FlatImage.Runtime.Portal;
 using FlatImage.Runtime.Sandbox;
 
@@ -6,8 +7,12 @@ namespace FlatImage.Runtime.Instances;
 /// <summary>What a run starts once its root is ready, or why it starts nothing.</summary>
 public abstract record LaunchDecision
 {
-    /// <summary>Start bwrap with <paramref name="Arguments"/> and <paramref name="Environment"/> ("NAME=value").</summary>
-    public sealed record Launch(IReadOnlyList<string> Arguments, IReadOnlyList<string> Environment) : LaunchDecision;
+    /// <summary>
+    /// Start bwrap with <paramref name="Arguments"/> and <paramref name="Environment"/> ("NAME=value"),
+    /// handing it <paramref name="InheritedFds"/> at their child numbers; whoever starts it owns
+    /// (and closes) those handles.
+    /// </summary>
+    public sealed record Launch(IReadOnlyList<string> Arguments, IReadOnlyList<string> Environment, IReadOnlyList<(SafeHandle Fd, int ChildFd)> InheritedFds) : LaunchDecision;
 
     /// <summary>Start nothing: one line for the user and the status a shell would give (125, 126, 127).</summary>
     public sealed record Refusal(string Message, int Status) : LaunchDecision;
@@ -83,7 +88,19 @@ public static class LaunchPolicy
         {
             return new LaunchDecision.Refusal(e.Message, 125);
         }
-        return new LaunchDecision.Launch(arguments, environment);
+        var inherited = new List<(SafeHandle, int)>();
+        if (RootUserNamespace.AppliesTo(plan.Host))
+        {
+            try
+            {
+                inherited.Add((RootUserNamespace.Create(plan.Paths.AppBin), RootUserNamespace.ChildFd));
+            }
+            catch (SandboxUnavailableException e)
+            {
+                return new LaunchDecision.Refusal(e.Message, 125);
+            }
+        }
+        return new LaunchDecision.Launch(arguments, environment, inherited);
     }
 
     /// <summary>

@@ -26,10 +26,14 @@ public static class BwrapCommandLine
         // what that namespace owns (its own mount, PID and network namespaces), never on the host:
         // no CAP_DAC_READ_SEARCH in the initial namespace (open_by_handle_at cannot reach the host's
         // filesystems), no remount of a host mount (they are locked), no sethostname of the host's
-        // UTS namespace, no module loading. A root caller's uid 0 maps to itself, so the files it
-        // writes are root's as before; the private data directory keeps them from other users. An
-        // unprivileged caller needs the namespace anyway: bwrap is not setuid and cannot mount without it.
-        a.Add("--unshare-user");
+        // UTS namespace, no module loading. A root caller's namespace maps every id to itself
+        // (RootUserNamespace, joined from an inherited fd), so its files belong to the same ids as
+        // before; the private data directory keeps them from other users. An unprivileged caller
+        // gets bwrap's own namespace, with its one uid: bwrap is not setuid and cannot mount without it.
+        if (RootUserNamespace.AppliesTo(spec.Host))
+            a.AddRange(["--userns", RootUserNamespace.ChildFd.ToString()]);
+        else
+            a.Add("--unshare-user");
         a.AddRange(["--uid", spec.Identity.Uid.ToString(), "--gid", spec.Identity.Gid.ToString()]);
         // Own PID namespace always: the guest sees only its own processes (§16d).
         a.Add("--unshare-pid");

@@ -15,10 +15,15 @@ public sealed class BoundaryTests
     public void The_guests_root_is_root_of_its_own_user_namespace_only(Identity who)
     {
         string image = BusyboxImage.New(who);
-        // uid 0 inside maps to exactly one uid outside: the caller's own.
-        var map = Launcher.Run(who, image, "fim-root", "sh", "-c", "cat /proc/self/uid_map; id -u");
-        uint hostUid = who == Identity.Root ? 0u : (uint)Launcher.TestUserIds.Uid;
-        Assert.Equal($"0 {hostUid} 1\n0\n", string.Join(' ', map.Stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Replace(" \n", "\n"));
+        // A user's uid 0 inside is their own uid outside and nothing else; root's namespace maps
+        // every id to itself (packages own files as system users), but it is a namespace of its own.
+        var map = Launcher.Run(who, image, "fim-root", "sh", "-c", "cat /proc/self/uid_map; id -u; readlink /proc/self/ns/user");
+        string expected = who == Identity.Root ? "0 0 4294967295" : $"0 {Launcher.TestUserIds.Uid} 1";
+        var lines = map.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 3, map.ToString());
+        Assert.Equal(expected, string.Join(' ', lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Equal("0", lines[1]);
+        Assert.NotEqual(new FileInfo("/proc/self/ns/user").LinkTarget, lines[2]);
         // Capabilities of that namespace do not reach the host's UTS namespace or its mounts.
         string before = File.ReadAllText("/proc/sys/kernel/hostname");
         var tries = Launcher.Run(who, image, "fim-root", "sh", "-c", "hostname evil-guest 2>/dev/null && echo renamed; mount -o remount,rw /sys 2>/dev/null && echo remounted; echo done");

@@ -59,9 +59,9 @@ public sealed class BwrapCommandLineTests
     public void Root_gets_a_user_namespace_too()
     {
         // A root caller's guest is root only inside its own user namespace: no host capability.
-        Assert.Contains("--unshare-user --uid 0 --gid 0", string.Join(' ', BwrapCommandLine.Build(Spec(Root, Same(Root)))));
+        Assert.Contains("--userns 3 --uid 0 --gid 0", string.Join(' ', BwrapCommandLine.Build(Spec(Root, Same(Root)))));
         var changed = string.Join(' ', BwrapCommandLine.Build(Spec(Root, new Identity(1000, 1000, "u", "/home/u", "/bin/sh"))));
-        Assert.Contains("--unshare-user --uid 1000 --gid 1000", changed);
+        Assert.Contains("--userns 3 --uid 1000 --gid 1000", changed);
     }
 
     [Fact]
