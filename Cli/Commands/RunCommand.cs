@@ -37,11 +37,12 @@ public static class RunCommand
         var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out var instanceLock);
         ConfigureLogging(plan);
         Log.Debug("planned in {Ms} ms", clock.ElapsedMilliseconds);
-        // The desktop entry follows the image wherever it moved; the start notification goes out
-        // beside the program. Never fails the run; disposed (waited for, briefly) when it ends.
-        using var desktop = Runtime.Desktop.DesktopLaunch.Start(context.ImagePath, message => Log.Warning("{Message}", message));
         try
         {
+            // The desktop entry follows the image wherever it moved; the start notification goes out
+            // beside the program. Never fails the run; disposed (waited for, briefly) when it ends.
+            using var desktop = Runtime.Desktop.DesktopLaunch.Start(context.ImagePath, message => Log.Warning("{Message}", message));
+            Log.Debug("desktop refreshed at {Ms} ms", clock.ElapsedMilliseconds);
             using var host = LauncherActorSystem.Build(actors: (system, registry) =>
                 registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
             host.StartAsync().GetAwaiter().GetResult();
