@@ -39,7 +39,7 @@ public sealed class DesktopTests : IDisposable
         using (var png = new Image<Rgba32>(300, 200, new Rgba32(200, 30, 30, 255)))
             png.SaveAsPng(Path.Combine(dir, "icon.png"));
         File.WriteAllText(Path.Combine(dir, "setup.json"),
-            $$"""{"name": "{{name}}", "icon": "{{icon}}", "categories": ["Utility", "System", "Utility"], "integrations": {{integrations}}}""");
+            $$"""{"name": "{{name}}", "icon": "{{icon}}", "categories": ["Utility", "TextEditor", "Utility"], "integrations": {{integrations}}}""");
         if (who == Identity.User)
             Launcher.Chown(dir, recursive: true);
         string dataHome = Path.Combine(dir, "share");
@@ -62,7 +62,7 @@ public sealed class DesktopTests : IDisposable
         var s = NewSetup(who);
         var setup = Launcher.Run(who, s.Image, s.Env, "fim-desktop", "setup", "setup.json");
         Assert.True(setup.ExitCode == 0, setup.ToString());
-        Assert.Equal("{\n  \"categories\": [\n    \"System\",\n    \"Utility\"\n  ],\n  \"integrations\": [],\n  \"name\": \"Hello App\"\n}\n", setup.Stdout);
+        Assert.Equal("{\n  \"categories\": [\n    \"TextEditor\",\n    \"Utility\"\n  ],\n  \"integrations\": [],\n  \"name\": \"Hello App\"\n}\n", setup.Stdout);
         Assert.Empty(FilesUnder(s.DataHome));
 
         var enable = Launcher.Run(who, s.Image, s.Env, "fim-desktop", "enable", "Icon,ENTRY,mimetype");
@@ -70,7 +70,7 @@ public sealed class DesktopTests : IDisposable
         Assert.Equal("ENTRY\nMIMETYPE\nICON\nIntegrating desktop entry\nIntegrating mime database\nIntegrating desktop icons\n", enable.Stdout);
 
         string entry = Path.Combine(s.DataHome, "applications", "flatimage-Hello App.desktop");
-        string expectedEntry = $"[Desktop Entry]\nName=Hello App\nType=Application\nComment=FlatImage distribution of \"Hello App\"\nExec=\"{s.Image}\" %F\nTryExec={s.Image}\nIcon=flatimage_Hello App\nMimeType=application/flatimage_Hello_App;\nCategories=System;Utility;";
+        string expectedEntry = $"[Desktop Entry]\nName=Hello App\nType=Application\nComment=FlatImage distribution of \"Hello App\"\nExec=\"{s.Image}\" %F\nTryExec={s.Image}\nIcon=flatimage_Hello App\nMimeType=application/flatimage_Hello_App;\nCategories=TextEditor;Utility;";
         Assert.Equal(expectedEntry, File.ReadAllText(entry));
         Assert.Equal(expectedEntry + "\n", Launcher.Run(who, s.Image, s.Env, "fim-desktop", "dump", "entry").Stdout);
         var validate = Launcher.RunProcess("desktop-file-validate", [entry], null, null);
@@ -133,7 +133,7 @@ public sealed class DesktopTests : IDisposable
 
         // The first run installs everything (setup itself writes nothing) and says it started.
         var first = Launcher.Run(who, s.Image, env, "fim-exec", "true");
-        Assert.True(first.ExitCode == 0 && first.Stderr == "", first.ToString());
+        Assert.True(first.ExitCode == 0 && Errors(first) == "", first.ToString());
         string entry = Path.Combine(s.DataHome, "applications", "flatimage-Mover.desktop");
         Assert.Contains($"Exec=\"{s.Image}\" %F\nTryExec={s.Image}\n", File.ReadAllText(entry));
         string icon64 = Path.Combine(s.DataHome, "icons", "hicolor", "64x64", "apps", "flatimage_Mover.png");
@@ -148,7 +148,7 @@ public sealed class DesktopTests : IDisposable
             Launcher.Chown(Path.GetDirectoryName(moved)!);
         File.Move(s.Image, moved);
         var second = Launcher.Run(who, moved, env, "fim-exec", "true");
-        Assert.True(second.ExitCode == 0 && second.Stderr == "", second.ToString());
+        Assert.True(second.ExitCode == 0 && Errors(second) == "", second.ToString());
         Assert.Contains($"Exec=\"{moved}\" %F\nTryExec={moved}\n", File.ReadAllText(entry));
         Assert.Equal(0, Launcher.RunProcess("desktop-file-validate", [entry], null, null).ExitCode);
         var gnome = new Dictionary<string, string?>(env) { ["XDG_CURRENT_DESKTOP"] = "GNOME", ["XDG_DATA_DIRS"] = "/usr/share" };
@@ -159,7 +159,7 @@ public sealed class DesktopTests : IDisposable
         var noBus = new Dictionary<string, string?>(env) { ["DBUS_SESSION_BUS_ADDRESS"] = $"unix:path={s.Dir}/no-such-bus" };
         var clock = Stopwatch.StartNew();
         var third = Launcher.Run(who, moved, noBus, "fim-exec", "sh", "-c", "echo ran");
-        Assert.True(third.ExitCode == 0 && third.Stdout == "ran\n" && third.Stderr == "", third.ToString());
+        Assert.True(third.ExitCode == 0 && third.Stdout == "ran\n" && Errors(third) == "", third.ToString());
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), clock.Elapsed.ToString());
     }
 
@@ -177,7 +177,7 @@ public sealed class DesktopTests : IDisposable
 
         var denied = Launcher.Run(who, s.Image, env, "fim-exec", "xdg-open", "https://example.org/");
         Assert.Equal(1, denied.ExitCode);
-        Assert.Equal("E::xdg-open::Opening files and URLs on the host needs the 'portal' permission (fim-perms add portal)\n", denied.Stderr);
+        Assert.Equal("E::xdg-open::Opening files and URLs on the host needs the 'portal' permission (fim-perms add portal)\n", Errors(denied));
         Assert.False(File.Exists(opened));
 
         Assert.Equal(0, Launcher.Run(who, s.Image, env, "fim-perms", "add", "portal").ExitCode);
@@ -328,6 +328,10 @@ public sealed class DesktopTests : IDisposable
         Assert.Equal($"E::fim-desktop::wget failed with exit code: 8 for URL: http://127.0.0.1:{port}/nothing.png\n", missing.Stderr);
         server.Stop();
     }
+
+    /// <summary>stderr without the launcher's one-time warnings about the host (an old bwrap, say).</summary>
+    private static string Errors(RunResult result) =>
+        string.Concat(result.Stderr.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("W::")).Select(l => l + "\n"));
 
     private static string ConfigOf(Identity who, Setup s) =>
         string.Join('|', new[] { "perms", "env", "bind", "boot" }.Select(c => Launcher.Run(who, s.Image, s.Env, $"fim-{c}", c == "boot" ? "show" : "list").Stdout))
