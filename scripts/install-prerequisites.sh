@@ -14,7 +14,7 @@ packages=(
   # desktop integration: the host tools that judge and use it in the tests (entry validation, the
   # MIME and desktop databases, xdg-mime/xdg-open, gio for MIME sniffing, a session bus), and wget
   # for icon URLs
-  desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin dbus-daemon wget
+  desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin dbus-daemon dbus-session-bus-common wget
   # layer tests and benchmarks: a real Debian tree and the peers we compare against
   debootstrap squashfuse squashfs-tools hyperfine time
 )
