@@ -48,6 +48,7 @@ public static class Dispatcher
             "fim-overlay" => OverlayCommand.Run(context, cursor),
             "fim-casefold" => SwitchCommand.Casefold(context, cursor),
             "fim-notify" => SwitchCommand.Notify(context, cursor),
+            "fim-desktop" => DesktopCommand.Run(context, cursor),
             "fim-remote" => RemoteCommand.Run(context, cursor),
             "fim-version" => VersionCommand.Run(context, cursor),
             "fim-help" => Help(context, cursor),

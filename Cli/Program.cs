@@ -99,6 +99,7 @@ public static class Program
     {
         CommandException c => (c.Level, c.Message),
         ToolMissingException => ('C', e.Message),
+        Runtime.Desktop.DesktopIntegrationException => ('E', e.Message),
         Runtime.Sandbox.SandboxUnavailableException => ('E', e.Message),
         InvalidImageException or ConfigTooLargeException or UnsafeDirectoryException or InvalidLayerException => ('E', e.Message),
         ErrnoException or IOException or UnauthorizedAccessException or InvalidDataException => ('E', e.Message),

@@ -60,6 +60,12 @@ for line in "${tools[@]}"; do
   patchelf --force-rpath --set-rpath '$ORIGIN/../lib' --set-interpreter "$placeholder" "$out/bin/$name"
 done
 
+# xdg-open in the guest is fim_portal under another name: it asks the host's xdg-open, through the
+# portal, to open a URL or file (Cli/Portal/XdgOpen.cs).
+if [ -x "$out/bin/fim_portal" ]; then
+  ln -s fim_portal "$out/bin/xdg-open"
+fi
+
 if [ -x "$out/bin/busybox" ]; then
   for applet in $("$out/bin/busybox" --list); do
     [ "$applet" = busybox ] || ln -s ../bin/busybox "$out/sbin/$applet"

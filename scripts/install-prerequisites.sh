@@ -11,6 +11,10 @@ packages=(
   patchelf binutils
   # run time and tests: the sandbox, FUSE, overlays, the busybox test userland, xattr tools, setpriv
   bubblewrap fuse3 fuse-overlayfs unionfs-fuse busybox-static attr util-linux passwd
+  # desktop integration: the host tools that judge and use it in the tests (entry validation, the
+  # MIME and desktop databases, xdg-mime/xdg-open, gio for MIME sniffing, a session bus), and wget
+  # for icon URLs
+  desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin dbus-daemon dbus-session-bus-common wget
   # layer tests and benchmarks: a real Debian tree and the peers we compare against
   debootstrap squashfuse squashfs-tools hyperfine time
   # a GUI program's window under a real X server (the xorg permission)

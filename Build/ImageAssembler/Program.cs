@@ -15,6 +15,11 @@ try
 {
     File.Copy(launcher, temp, overwrite: true);
     File.SetUnixFileMode(temp, (UnixFileMode)0b111_101_101);
+    // 'F', 'I', 1 at offsets 8-10 of the ELF identification (EI_ABIVERSION and padding, which
+    // neither the kernel nor the dynamic loader reads for an executable): the content magic of the
+    // shared-mime-info type application/flatimage, so a desktop recognises an image by its bytes.
+    using (var elf = File.OpenHandle(temp, FileMode.Open, FileAccess.ReadWrite))
+        RandomAccess.Write(elf, "FI\u0001"u8, 8);
     // Built once, run everywhere: the strongest compression the layer format offers.
     var header = ToolsBundle.Write(temp, tools, new LayerWriterOptions { CompressionLevel = 9 });
     File.Move(temp, output, overwrite: true);

@@ -39,6 +39,10 @@ public static class RunCommand
         Log.Debug("planned in {Ms} ms", clock.ElapsedMilliseconds);
         try
         {
+            // The desktop entry follows the image wherever it moved; the start notification goes out
+            // beside the program. Never fails the run; disposed (waited for, briefly) when it ends.
+            using var desktop = Runtime.Desktop.DesktopLaunch.Start(context.ImagePath, message => Log.Warning("{Message}", message));
+            Log.Debug("desktop refreshed at {Ms} ms", clock.ElapsedMilliseconds);
             using var host = LauncherActorSystem.Build(actors: (system, registry) =>
                 registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
             host.StartAsync().GetAwaiter().GetResult();

@@ -41,6 +41,9 @@ public static class Program
     {
         if (Environment.GetEnvironmentVariable(PortalDaemon.InitVariable) == "1")
             return PortalDaemon.Run(args, message => Error(message));
+        // The tools bundle links xdg-open to this program.
+        if (Path.GetFileName(Environment.GetCommandLineArgs()[0]) == XdgOpen.Name)
+            return XdgOpen.Run(args, message => Error(message, XdgOpen.Name));
 
         if (args.Length == 0)
             return Error("No arguments for dispatcher");
@@ -56,10 +59,10 @@ public static class Program
         return result.Status;
     }
 
-    private static int Error(string message)
+    private static int Error(string message, string origin = Origin)
     {
         using var stderr = Console.OpenStandardError();
-        stderr.Write(System.Text.Encoding.UTF8.GetBytes($"E::{Origin}::{message}\n"));
+        stderr.Write(System.Text.Encoding.UTF8.GetBytes($"E::{origin}::{message}\n"));
         return 1;
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using FlatImage.Runtime.Desktop;
 
 namespace FlatImage.Runtime.Config;
 
@@ -22,6 +23,7 @@ internal sealed class ConfigDocument
     [JsonPropertyName("environment")] public Dictionary<string, string>? Environment { get; set; }
     [JsonPropertyName("bindings")] public Dictionary<string, BindDocument>? Bindings { get; set; }
     [JsonPropertyName("remote")] public RemoteDocument? Remote { get; set; }
+    [JsonPropertyName("desktop")] public DesktopDocument? Desktop { get; set; }
 
     internal sealed class BootDocument
     {
@@ -41,6 +43,16 @@ internal sealed class ConfigDocument
         [JsonPropertyName("url")] public string? Url { get; set; }
     }
 
+    internal sealed class DesktopDocument
+    {
+        [JsonPropertyName("name")] public string? Name { get; set; }
+        [JsonPropertyName("categories")] public List<string>? Categories { get; set; }
+        [JsonPropertyName("integrations")] public List<string>? Integrations { get; set; }
+        [JsonPropertyName("icon_type")] public string? IconType { get; set; }
+        /// <summary>The icon file's bytes (base64 in the JSON).</summary>
+        [JsonPropertyName("icon")] public byte[]? Icon { get; set; }
+    }
+
     public static byte[] Serialize(ImageConfig config)
     {
         var document = new ConfigDocument
@@ -57,6 +69,14 @@ internal sealed class ConfigDocument
                 b => b.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 b => new BindDocument { Type = ConfigNames.Format(b.Value.Type), Src = b.Value.Source, Dst = b.Value.Destination }),
             Remote = config.RemoteUrl is null ? null : new RemoteDocument { Url = config.RemoteUrl },
+            Desktop = config.Desktop is not { } desktop ? null : new DesktopDocument
+            {
+                Name = desktop.Name,
+                Categories = [.. desktop.Categories],
+                Integrations = DesktopItemNames.Format(desktop.Items).ToList(),
+                IconType = DesktopIconTypes.Format(desktop.IconType),
+                Icon = desktop.Icon.ToArray(),
+            },
         };
         return JsonSerializer.SerializeToUtf8Bytes(document, ConfigJsonContext.Default.ConfigDocument);
     }
@@ -93,7 +113,32 @@ internal sealed class ConfigDocument
             Environment = (d.Environment ?? []).ToImmutableSortedDictionary(StringComparer.Ordinal),
             Bindings = bindings.ToImmutable(),
             RemoteUrl = d.Remote?.Url,
+            Desktop = d.Desktop is null ? null : DeserializeDesktop(d.Desktop),
         };
+    }
+
+    /// <summary>
+    /// The stored integration is checked as setup checks its input: its name reaches file names and
+    /// desktop files at every run, and the image may come from anyone.
+    /// </summary>
+    private static DesktopIntegration DeserializeDesktop(DesktopDocument d)
+    {
+        try
+        {
+            DesktopIntegration.CheckName(d.Name ?? "");
+            foreach (string category in d.Categories ?? [])
+                DesktopIntegration.CheckCategory(category);
+        }
+        catch (DesktopIntegrationException e)
+        {
+            throw new JsonException($"invalid desktop integration: {e.Message}");
+        }
+        var type = DesktopIconTypes.Parse(d.IconType ?? "") ?? throw new JsonException("invalid desktop integration: unknown icon type");
+        var items = DesktopItems.None;
+        foreach (string word in d.Integrations ?? [])
+            items |= DesktopItemNames.Parse(word) ?? DesktopItems.None;
+        return new DesktopIntegration(d.Name!, [.. (d.Categories ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            items, type, [.. d.Icon ?? []]);
     }
 }
 

@@ -22,6 +22,9 @@ public static class ConfigLimits
             throw new ConfigTooLargeException();
         if (config.Bindings.Sum(b => Utf8(b.Value.Source) + Utf8(b.Value.Destination) + 40) > Bindings)
             throw new ConfigTooLargeException();
+        if (config.Desktop is { } desktop
+            && Utf8(desktop.Name) + desktop.Categories.Sum(c => Utf8(c) + 4) + 64 > Desktop.DesktopIntegration.MaxJsonBytes)
+            throw new ConfigTooLargeException();
         if (config.RemoteUrl is { } url && Utf8(url) > Remote)
             throw new ConfigTooLargeException("Not enough space to fit remote URL");
     }

@@ -30,13 +30,16 @@ public sealed record ImageConfig
     /// <summary>Recipe repository base URL, or null when none is configured.</summary>
     public string? RemoteUrl { get; init; }
 
+    /// <summary>The desktop integration (<c>fim-desktop setup</c>), or null before any setup.</summary>
+    public Desktop.DesktopIntegration? Desktop { get; init; }
+
     public bool Equals(ImageConfig? other) =>
         other is not null
         && Distribution == other.Distribution && Permissions == other.Permissions && Unshare == other.Unshare
         && Overlay == other.Overlay && Casefold == other.Casefold && Notify == other.Notify
         && Boot.Program == other.Boot.Program && Boot.Args.SequenceEqual(other.Boot.Args)
         && Environment.SequenceEqual(other.Environment) && Bindings.SequenceEqual(other.Bindings)
-        && RemoteUrl == other.RemoteUrl;
+        && RemoteUrl == other.RemoteUrl && Equals(Desktop, other.Desktop);
 
     public override int GetHashCode() => HashCode.Combine(Distribution, Permissions, Unshare, Overlay, Boot.Program, Environment.Count, Bindings.Count);
 }
