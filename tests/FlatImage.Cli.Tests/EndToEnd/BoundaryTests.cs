@@ -48,7 +48,7 @@ public sealed class BoundaryTests
         // The guest replaces the way to the mount point with a link into the host's old root (in a
         // run without the bind: a mount point cannot be removed while it is one), and the bind is back.
         Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "del", "0").ExitCode);
-        var plant = Launcher.Run(who, image, "fim-root", "sh", "-c", $"rm -rf /srv/data && ln -s /oldroot{target} /srv/data && echo planted");
+        var plant = Launcher.Run(who, image, "fim-root", "sh", "-c", $"mkdir -p /srv && rm -rf /srv/data && ln -s /oldroot{target} /srv/data && echo planted");
         Assert.Equal("planted\n", plant.Stdout);
         Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "ro", "$FIM_DIR_SELF/shared", "/srv/data/shared").ExitCode);
 
