@@ -22,6 +22,7 @@ internal sealed class ConfigDocument
     [JsonPropertyName("environment")] public Dictionary<string, string>? Environment { get; set; }
     [JsonPropertyName("bindings")] public Dictionary<string, BindDocument>? Bindings { get; set; }
     [JsonPropertyName("remote")] public RemoteDocument? Remote { get; set; }
+    [JsonPropertyName("layers_end")] public long? LayersEnd { get; set; }
 
     internal sealed class BootDocument
     {
@@ -57,6 +58,7 @@ internal sealed class ConfigDocument
                 b => b.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 b => new BindDocument { Type = ConfigNames.Format(b.Value.Type), Src = b.Value.Source, Dst = b.Value.Destination }),
             Remote = config.RemoteUrl is null ? null : new RemoteDocument { Url = config.RemoteUrl },
+            LayersEnd = config.LayersEnd,
         };
         return JsonSerializer.SerializeToUtf8Bytes(document, ConfigJsonContext.Default.ConfigDocument);
     }
@@ -93,6 +95,7 @@ internal sealed class ConfigDocument
             Environment = (d.Environment ?? []).ToImmutableSortedDictionary(StringComparer.Ordinal),
             Bindings = bindings.ToImmutable(),
             RemoteUrl = d.Remote?.Url,
+            LayersEnd = d.LayersEnd is < 0 ? throw new JsonException("negative layers_end") : d.LayersEnd,
         };
     }
 }

@@ -96,9 +96,8 @@ public sealed class LayerReader : IDisposable
         var headerBytes = new byte[LayerHeader.Size];
         if (length < LayerHeader.Size || ReadAt(file, headerBytes, offset) != LayerHeader.Size)
             throw new InvalidLayerException(path, "too short for a layer header");
-        if (!LayerHeader.TryRead(headerBytes, out var header))
-            throw new InvalidLayerException(path, headerBytes.AsSpan(0, 8).SequenceEqual(LayerHeader.Magic)
-                ? "corrupt or unsupported header" : "bad magic");
+        if (LayerHeader.Check(headerBytes, out var header) is { } bad)
+            throw new InvalidLayerException(path, bad);
         if (header.TotalSize > length)
             throw new InvalidLayerException(path, $"truncated: the header says {header.TotalSize} bytes, {length} are there");
 
@@ -487,6 +486,35 @@ public sealed class LayerReader : IDisposable
         }
         xattrs = list;
         return 0;
+    }
+
+    /// <summary>
+    /// One extended attribute of an inode, found without allocating (the value is a slice of the
+    /// in-memory metadata): the kernel asks for security.capability or an ACL on every exec and
+    /// `ls -l`. Valid replies: 0, ENOENT, ENODATA (the inode has no such attribute).
+    /// </summary>
+    public int FindXattr(ulong ino, ReadOnlySpan<byte> name, out ReadOnlyMemory<byte> value)
+    {
+        const int ENODATA = 61;
+        value = default;
+        if (ino == 0 || ino > InodeCount)
+            return ENOENT;
+        var r = InodeRecord(ino);
+        int count = BinaryPrimitives.ReadUInt16LittleEndian(r[2..]);
+        int first = (int)BinaryPrimitives.ReadUInt32LittleEndian(r[52..]);
+        for (int i = 0; i < count; i++)
+        {
+            var x = _meta.AsSpan(_xattrsAt + (first + i) * LayerFormat.XattrSize, LayerFormat.XattrSize);
+            uint nameAt = BinaryPrimitives.ReadUInt32LittleEndian(x);
+            int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(x[8..]);
+            if (!Pool(nameAt, nameLength).SequenceEqual(name))
+                continue;
+            uint valueAt = BinaryPrimitives.ReadUInt32LittleEndian(x[4..]);
+            int valueLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(x[12..]);
+            value = _meta.AsMemory(_poolAt + (int)valueAt, valueLength);
+            return 0;
+        }
+        return ENODATA;
     }
 
     /// <summary>Reads, verifies and decompresses one block; null means EIO.</summary>

@@ -31,7 +31,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void Mounts_serves_and_unmounts_when_stopped()
     {
         var probe = CreateTestProbe();
-        var actor = Sys.ActorOf(LayerMountActor.Props(new LayerMountOptions(_layer, 0, -1, _mountpoint), probe.Ref), "layer-0");
+        var actor = Sys.ActorOf(LayerMountActor.Props(LayerMountOptions.Single(_layer, 0, -1, _mountpoint), probe.Ref), "layer-0");
         var ready = probe.ExpectMsg<MountReady>(TimeSpan.FromSeconds(15));
         Assert.Equal(_mountpoint, ready.Mountpoint);
         Assert.True(InMountinfo(_mountpoint));
@@ -48,7 +48,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void A_faulting_worker_is_logged_and_the_mount_keeps_serving()
     {
         var probe = CreateTestProbe();
-        var options = new LayerMountOptions(_layer, 0, -1, _mountpoint)
+        var options = LayerMountOptions.Single(_layer, 0, -1, _mountpoint)
         {
             Workers = 2,
             FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_LOOKUP, 1),
@@ -77,7 +77,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void A_stopped_worker_is_restarted_on_the_same_connection()
     {
         var probe = CreateTestProbe();
-        var options = new LayerMountOptions(_layer, 0, -1, _mountpoint)
+        var options = LayerMountOptions.Single(_layer, 0, -1, _mountpoint)
         {
             Workers = 1, // with one worker, a worker that stays stopped would hang the next read
             FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_LOOKUP, 1),
@@ -109,7 +109,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     {
         var probe = CreateTestProbe();
         var notALayer = Path.Combine(_source, "dir", "hello.txt");
-        var actor = Sys.ActorOf(LayerMountActor.Props(new LayerMountOptions(notALayer, 0, -1, _mountpoint), probe.Ref));
+        var actor = Sys.ActorOf(LayerMountActor.Props(LayerMountOptions.Single(notALayer, 0, -1, _mountpoint), probe.Ref));
         probe.Watch(actor);
         var failed = probe.ExpectMsg<MountFailed>(TimeSpan.FromSeconds(15));
         Assert.IsType<InvalidLayerException>(failed.Cause);
@@ -121,7 +121,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void Stops_when_the_mount_is_taken_away_from_outside()
     {
         var probe = CreateTestProbe();
-        var actor = Sys.ActorOf(LayerMountActor.Props(new LayerMountOptions(_layer, 0, -1, _mountpoint), probe.Ref));
+        var actor = Sys.ActorOf(LayerMountActor.Props(LayerMountOptions.Single(_layer, 0, -1, _mountpoint), probe.Ref));
         probe.ExpectMsg<MountReady>(TimeSpan.FromSeconds(15));
         Watch(actor);
         var umount = System.Diagnostics.Process.Start("umount", _mountpoint)!;
