@@ -71,9 +71,9 @@ public sealed class MountSupervisor : ReceiveActor
         _janitor.Mounted(mountpoint);
         _layers = Context.ActorOf(_layerMount(new LayerMountOptions(_plan.Layers, mountpoint)
         {
-            // A FUSE overlay daemon reads through this mount: direct I/O keeps a damaged block an
-            // EIO all the way up (LayerFileSystemOptions.DirectIo).
-            DirectIo = _plan.Overlay != OverlayKind.Bwrap,
+            // A FUSE overlay daemon reads through this mount: checking each file's blocks when it
+            // opens it keeps a damaged block an EIO all the way up (LayerFileSystemOptions.VerifyOnOpen).
+            VerifyOnOpen = _plan.Overlay != OverlayKind.Bwrap,
         }), "layers");
         Context.Watch(_layers);
     }

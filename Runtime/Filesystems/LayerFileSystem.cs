@@ -45,7 +45,7 @@ public sealed class LayerFileSystem : IFuseFileSystem
 
     private readonly LayerReader _reader;
     private readonly uint? _uid, _gid;
-    private readonly bool _directIo;
+    private readonly bool _verifyOnOpen;
     private readonly uint[] _parents;                        // directory inode -> parent inode; immutable
     private readonly Dictionary<ulong, XattrSet> _xattrs;    // inodes that have any; read-only after construction
     private readonly fuse_kstatfs _statfs;
@@ -66,7 +66,7 @@ public sealed class LayerFileSystem : IFuseFileSystem
         _reader = reader;
         _uid = options.OwnerUid;
         _gid = options.OwnerGid;
-        _directIo = options.DirectIo;
+        _verifyOnOpen = options.VerifyOnOpen;
         if (!reader.TryGetInode(LayerReader.RootInode, out var root) || root.Type != LayerFileType.Directory)
             throw new ArgumentException("the layer has no root directory", nameof(reader));
         if (LayerReader.RootInode != FuseKernel.FUSE_ROOT_ID)
@@ -181,13 +181,16 @@ public sealed class LayerFileSystem : IFuseFileSystem
     /// reach us: the mount is read-only (MS_RDONLY) and the kernel refuses them with EROFS itself.
     /// On a kernel without the flag (before 3.x), ENOSYS would fail the open, but the session
     /// requires protocol 7.12+ and every kernel that offers FUSE_NO_OPEN_SUPPORT (7.23+) honours it.
-    /// With <see cref="LayerFileSystemOptions.DirectIo"/>, opens bypass the page cache instead (see there).
-    /// Valid replies: ENOSYS, open.
+    /// With <see cref="LayerFileSystemOptions.VerifyOnOpen"/>, an open checks the file's blocks first
+    /// and keeps the page cache instead (see there).
+    /// Valid replies: ENOSYS, open, ENOENT, EIO.
     /// </summary>
     public int Open(in fuse_in_header header, in fuse_open_in arg, ref FuseReply reply)
     {
-        if (!_directIo) return Errno.ENOSYS;
-        reply.Open(0, FuseKernel.FOPEN_DIRECT_IO);
+        if (!_verifyOnOpen) return Errno.ENOSYS;
+        int errno = _reader.VerifyFile(header.nodeid);
+        if (errno != 0) return errno;
+        reply.Open(0, FuseKernel.FOPEN_KEEP_CACHE);
         return 0;
     }
 

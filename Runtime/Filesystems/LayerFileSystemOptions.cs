@@ -13,19 +13,19 @@ public sealed record LayerFileSystemOptions
     public uint? OwnerGid { get; init; }
 
     /// <summary>
-    /// Open files with FOPEN_DIRECT_IO (no page cache on this mount) instead of zero-message opens.
-    /// For the mount a FUSE overlay daemon (fuse-overlayfs, unionfs-fuse) reads from. Through the
-    /// page cache, a read that meets a corrupt block after some cached pages returns those pages
-    /// as a short count; libfuse passes a short count on as a short reply (fuse_buf_copy stops at
-    /// the first short read), and the kernel client of the daemon's mount takes a short reply as
-    /// the end of the data and fills the rest of its pages with zeros — a damaged range read as
-    /// zeros with exit status 0. Direct I/O sends each read of the daemon to us as one request
-    /// (up to max_read, above what the daemons ask for), which fails whole with EIO. The daemon's
-    /// own mount still caches pages, so nothing is cached twice either. Not for bwrap's kernel
-    /// overlay: it reads our files itself and passes a short count on to the program, whose next
-    /// read gets the EIO.
+    /// Answer every open of a file with a check of all the blocks that hold it (each block once
+    /// per mount, <see cref="LayerReader.VerifyFile"/>): EIO when one is damaged, else an open that
+    /// keeps the page cache. For the mount a FUSE overlay daemon (fuse-overlayfs, unionfs-fuse)
+    /// reads from. A read that meets a damaged block after readable pages returns those pages as a
+    /// short count (the page cache serves them; fuse-overlayfs splices, which goes through the page
+    /// cache even with direct I/O); libfuse passes a short count on as a short reply, and the
+    /// kernel client of the daemon's mount takes that as the end of the data and fills the rest
+    /// with zeros — the damage read as zeros with exit status 0. Refusing the open is the one
+    /// answer a daemon cannot turn into a short read. Not for bwrap's kernel overlay: it reads our
+    /// files itself and hands a short count to the program, whose next read gets the EIO, so its
+    /// opens stay zero-message.
     /// </summary>
-    public bool DirectIo { get; init; }
+    public bool VerifyOnOpen { get; init; }
 
     /// <summary>Real owners, as recorded in the layer: what a root mount shows.</summary>
     public static LayerFileSystemOptions RealOwners { get; } = new();

@@ -59,8 +59,8 @@ public sealed class LayerMount : IDisposable
             // caller's, or root-owned files would be `nobody` inside (design.md).
             var fsOptions = options.FileSystem
                 ?? (root ? LayerFileSystemOptions.RealOwners : LayerFileSystemOptions.PresentOwner(Unistd.geteuid(), Unistd.getegid()));
-            if (options.DirectIo)
-                fsOptions = fsOptions with { DirectIo = true };
+            if (options.VerifyOnOpen)
+                fsOptions = fsOptions with { VerifyOnOpen = true };
             IFuseFileSystem fs = options.Merged ? new MergedFileSystem(readers, fsOptions) : new LayerFileSystem(readers[0], fsOptions);
             mount = FuseMount.Mount(new FuseMountOptions(options.Mountpoint)
             {

@@ -45,10 +45,10 @@ public sealed record LayerMountOptions(IReadOnlyList<LayerLocation> Layers, stri
     public LayerFileSystemOptions? FileSystem { get; init; }
 
     /// <summary>
-    /// Serve opens with direct I/O: for the mount a FUSE overlay daemon reads from, so that a
-    /// corrupt block reaches the program as EIO (<see cref="LayerFileSystemOptions.DirectIo"/>).
+    /// Check a file's blocks when it is opened: for the mount a FUSE overlay daemon reads from, so
+    /// that a damaged block reaches the program as EIO (<see cref="LayerFileSystemOptions.VerifyOnOpen"/>).
     /// </summary>
-    public bool DirectIo { get; init; }
+    public bool VerifyOnOpen { get; init; }
 
     /// <summary>The fsname shown in /proc/self/mountinfo (no commas).</summary>
     public string FsName { get; init; } = "flatimage";

@@ -28,7 +28,7 @@ namespace FlatImage.Runtime.Filesystems;
 ///
 /// Like <see cref="LayerFileSystem"/>, the data never changes, so the kernel may cache entries,
 /// attributes, missing names, listings and pages for the session's (long) timeouts, and opens are
-/// zero-message unless <see cref="LayerFileSystemOptions.DirectIo"/> asks otherwise. Overlay
+/// zero-message unless <see cref="LayerFileSystemOptions.VerifyOnOpen"/> asks otherwise. Overlay
 /// bookkeeping (whiteouts, opacity markers) is applied here and never shown: nothing above this
 /// mount can mistake it for content, or copy an opacity marker up into the writable layer.
 /// Handlers never throw; corrupt data is EIO.
@@ -42,7 +42,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
     private readonly LayerReader[] _layers;       // top first
     private readonly ulong[] _base;               // node id of each layer's inode n is _base[layer] + n; ascending
     private readonly uint? _uid, _gid;
-    private readonly bool _directIo;
+    private readonly bool _verifyOnOpen;
     private readonly ConcurrentDictionary<ulong, MergedDirectory> _directories = new();
     private readonly fuse_kstatfs _statfs;
 
@@ -61,7 +61,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
         options ??= LayerFileSystemOptions.RealOwners;
         _uid = options.OwnerUid;
         _gid = options.OwnerGid;
-        _directIo = options.DirectIo;
+        _verifyOnOpen = options.VerifyOnOpen;
         _layers = bottomFirst.Reverse().ToArray();
         _base = new ulong[_layers.Length];
         for (int i = 1; i < _layers.Length; i++)
@@ -155,13 +155,17 @@ public sealed class MergedFileSystem : IFuseFileSystem
 
     /// <summary>
     /// Zero-message open (ENOSYS with FUSE_NO_OPEN_SUPPORT, see <see cref="LayerFileSystem.Open"/>),
-    /// or, with <see cref="LayerFileSystemOptions.DirectIo"/>, an open that bypasses the page cache
-    /// (FOPEN_DIRECT_IO; see there for why a FUSE overlay daemon needs it). Valid replies: open, ENOSYS.
+    /// or, with <see cref="LayerFileSystemOptions.VerifyOnOpen"/>, an open that first checks the
+    /// file's blocks (see there for why a FUSE overlay daemon needs it) and keeps the page cache.
+    /// Valid replies: open, ENOSYS, ENOENT, EIO (a damaged block).
     /// </summary>
     public int Open(in fuse_in_header header, in fuse_open_in arg, ref FuseReply reply)
     {
-        if (!_directIo) return Errno.ENOSYS;
-        reply.Open(0, FuseKernel.FOPEN_DIRECT_IO);
+        if (!_verifyOnOpen) return Errno.ENOSYS;
+        if (!Decode(header.nodeid, out int layer, out ulong ino)) return Errno.ENOENT;
+        int errno = _layers[layer].VerifyFile(ino);
+        if (errno != 0) return errno;
+        reply.Open(0, FuseKernel.FOPEN_KEEP_CACHE);
         return 0;
     }
 
