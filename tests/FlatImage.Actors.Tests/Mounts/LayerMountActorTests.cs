@@ -48,7 +48,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void A_faulting_worker_is_logged_and_the_mount_keeps_serving()
     {
         var probe = CreateTestProbe();
-        var options = LayerMountOptions.Single(_layer, 0, -1, _mountpoint)
+        var options = LayerMountOptions.Single(_layer, 0, -1, _mountpoint) with
         {
             Workers = 2,
             FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_LOOKUP, 1),
@@ -77,7 +77,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void A_stopped_worker_is_restarted_on_the_same_connection()
     {
         var probe = CreateTestProbe();
-        var options = LayerMountOptions.Single(_layer, 0, -1, _mountpoint)
+        var options = LayerMountOptions.Single(_layer, 0, -1, _mountpoint) with
         {
             Workers = 1, // with one worker, a worker that stays stopped would hang the next read
             FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_LOOKUP, 1),
