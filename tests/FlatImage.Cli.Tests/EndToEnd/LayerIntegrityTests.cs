@@ -41,8 +41,12 @@ public sealed class LayerIntegrityTests
         var run = Launcher.Run(who, image, "fim-exec", "echo", "the program ran");
         Assert.Equal(125, run.ExitCode);
         Assert.Equal("", run.Stdout);
-        Assert.Equal($"E::fim-exec::{expected}\n", run.Stderr);
+        Assert.Equal([$"E::fim-exec::{expected}"], Errors(run));
     }
+
+    /// <summary>stderr without the once-per-build warning that the bundled bwrap has no overlay (the first run of a new build says it).</summary>
+    private static List<string> Errors(RunResult run) =>
+        run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("W::", StringComparison.Ordinal)).ToList();
 
     [Theory]
     [InlineData(Identity.Root)]
@@ -65,7 +69,7 @@ public sealed class LayerIntegrityTests
         var run = Launcher.Run(who, image, new Dictionary<string, string?> { ["FIM_LAYERS"] = damaged }, "fim-exec", "echo", "the program ran");
         Assert.Equal(125, run.ExitCode);
         Assert.Equal("", run.Stdout);
-        Assert.Equal($"E::fim-exec::Invalid layer 1 '{damaged}': metadata checksum mismatch\n", run.Stderr);
+        Assert.Equal([$"E::fim-exec::Invalid layer 1 '{damaged}': metadata checksum mismatch"], Errors(run));
     }
 
     [Theory]
@@ -81,7 +85,8 @@ public sealed class LayerIntegrityTests
             f.Write(File.ReadAllBytes(BusyboxImage.LayerFile));
             f.Write(File.ReadAllBytes(layer));
             // A torn tail after them, as an interrupted append leaves.
-            f.Write(File.ReadAllBytes(layer).AsSpan(0, 1000));
+            byte[] torn = File.ReadAllBytes(layer);
+            f.Write(torn.AsSpan(0, torn.Length / 2));
         }
 
         var list = Launcher.Run(who, image, "fim-layer", "list");
