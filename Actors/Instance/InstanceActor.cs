@@ -3,7 +3,7 @@ using Akka.Event;
 using FlatImage.Actors.Mounts;
 using FlatImage.Actors.Portal;
 using FlatImage.Actors.Sandbox;
-using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Instances;
 using FlatImage.Runtime.Portal;
 using FlatImage.Runtime.Sandbox;
@@ -19,7 +19,7 @@ namespace FlatImage.Actors.Instance;
 /// </summary>
 public sealed class InstanceActor : ReceiveActor
 {
-    private readonly Func<LayerLocation, string, Props> _layerMount;
+    private readonly Func<LayerMountOptions, Props> _layerMount;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef? _replyTo;
     private RunPlan? _plan;
@@ -32,7 +32,7 @@ public sealed class InstanceActor : ReceiveActor
     private string? _error;
     private bool _finishing;
 
-    public InstanceActor(Func<LayerLocation, string, Props> layerMount)
+    public InstanceActor(Func<LayerMountOptions, Props> layerMount)
     {
         _layerMount = layerMount;
         Receive<RunInstance>(HandleRun);
@@ -43,7 +43,7 @@ public sealed class InstanceActor : ReceiveActor
         Receive<Terminated>(HandleTerminated);
     }
 
-    public static Props Props(Func<LayerLocation, string, Props> layerMount) =>
+    public static Props Props(Func<LayerMountOptions, Props> layerMount) =>
         Akka.Actor.Props.Create(() => new InstanceActor(layerMount));
 
     /// <summary>Children that throw are stopped: the run ends with their error instead of retrying a mount or a sandbox.</summary>

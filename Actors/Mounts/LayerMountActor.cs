@@ -7,7 +7,8 @@ using FlatImage.Runtime.Filesystems;
 namespace FlatImage.Actors.Mounts;
 
 /// <summary>
-/// Owns one layer mount (design.md, "Actors": layer-0..N under MountSupervisor). Mounts in
+/// Owns one layer mount: for a run, the one FUSE server of its whole read-only stack, merged
+/// (<c>layers</c> under MountSupervisor); for `fim-layer mount`, whatever it serves. Mounts in
 /// PreStart and tells <c>reportTo</c> (default: the parent) <see cref="MountReady"/>, or
 /// <see cref="MountFailed"/> and stops. A worker whose loop failed is restarted on the same
 /// connection fd (the fd outlives the worker); a handler fault is only logged, since the session
@@ -144,7 +145,7 @@ public sealed class LayerMountActor : ReceiveActor
     }
 }
 
-/// <summary>Event: the layer is mounted at <paramref name="Mountpoint"/> and served.</summary>
+/// <summary>Event: the layers are mounted at <paramref name="Mountpoint"/> and served.</summary>
 public sealed record MountReady(string Mountpoint);
 
 /// <summary>Event: mounting failed; the actor stops. <paramref name="Cause"/> says why in one line.</summary>

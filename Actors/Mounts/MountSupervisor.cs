@@ -1,17 +1,19 @@
 using Akka.Actor;
 using Akka.Event;
 using FlatImage.Runtime.Config;
-using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Instances;
+using FlatImage.Runtime.Layers;
 using FlatImage.Runtime.Sandbox;
 
 namespace FlatImage.Actors.Mounts;
 
 /// <summary>
-/// Mounts the filesystem stack of one run and tears it down in reverse: every read-only layer
-/// (one child each, <c>layer-0..N</c>, mounted in parallel), then the overlay on top (<c>overlay</c>).
-/// Under unionfs-fuse a read-only fuse-overlayfs (<c>lower</c>) merges the layers first and unionfs
-/// stacks the writable layer on that (see <see cref="OverlayCommandLine.BuildReadOnlyMerge"/>).
+/// Mounts the filesystem stack of one run and tears it down in reverse: the read-only layers,
+/// all of them merged by one FUSE server (<c>layers</c>, a <see cref="LayerMountActor"/>), then
+/// the writable overlay on top of that one directory (<c>overlay</c>: fuse-overlayfs or
+/// unionfs-fuse; bwrap's kernel overlay is mounted inside the sandbox instead). The merged mount
+/// already applies whiteouts and opaque directories, so every backend stacks on it directly.
 /// Reports <see cref="MountsReady"/> with the sandbox's root, or <see cref="MountsFailed"/>.
 ///
 /// Supervision: a child that throws is stopped, never restarted — a mount that failed once is
@@ -22,28 +24,29 @@ public sealed class MountSupervisor : ReceiveActor
 {
     private readonly RunPlan _plan;
     private readonly JanitorProcess _janitor;
-    private readonly Func<LayerLocation, string, Props> _layerMount;
+    private readonly Func<LayerMountOptions, Props> _layerMount;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<IActorRef, string> _pendingLayers = new();
-    private readonly List<IActorRef> _layers = new();
     private string? _lastFailure;
+    private IActorRef? _layers;
     private IActorRef? _overlay;
-    private IActorRef? _lowerMerge;
     private bool _tearingDown;
     private bool _reported;
 
-    public MountSupervisor(RunPlan plan, JanitorProcess janitor, Func<LayerLocation, string, Props> layerMount)
+    /// <param name="layerMount">Props of the actor that serves the given layer mount (a <see cref="LayerMountActor"/>).</param>
+    public MountSupervisor(RunPlan plan, JanitorProcess janitor, Func<LayerMountOptions, Props> layerMount)
     {
         _plan = plan;
         _janitor = janitor;
         _layerMount = layerMount;
         Receive<MountReady>(HandleMountReady);
-        Receive<MountFailed>(failed => _lastFailure = $"mount {failed.Mountpoint}: {failed.Cause.Message}");
+        Receive<MountFailed>(failed => _lastFailure = failed.Cause is InvalidLayerException
+            ? failed.Cause.Message // it names the layer, which is what the user must act on
+            : $"mount {failed.Mountpoint}: {failed.Cause.Message}");
         Receive<Terminated>(HandleTerminated);
         Receive<TearDownMounts>(_ => HandleTearDown());
     }
 
-    public static Props Props(RunPlan plan, JanitorProcess janitor, Func<LayerLocation, string, Props> layerMount) =>
+    public static Props Props(RunPlan plan, JanitorProcess janitor, Func<LayerMountOptions, Props> layerMount) =>
         Akka.Actor.Props.Create(() => new MountSupervisor(plan, janitor, layerMount));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
@@ -57,70 +60,52 @@ public sealed class MountSupervisor : ReceiveActor
 
     protected override void PreStart()
     {
-        for (int i = 0; i < _plan.Layers.Count; i++)
+        if (_plan.Layers.Count == 0)
         {
-            string mountpoint = _plan.Paths.LayerMountPoint(i);
-            Directory.CreateDirectory(mountpoint);
-            // Announced before the mount exists: if this process dies in between, the janitor still knows the path.
-            _janitor.Mounted(mountpoint);
-            var child = Context.ActorOf(_layerMount(_plan.Layers[i], mountpoint), $"layer-{i}");
-            Context.Watch(child);
-            _pendingLayers[child] = mountpoint;
-            _layers.Add(child);
+            StartOverlay(merged: null);
+            return;
         }
-        if (_layers.Count == 0)
-            StartOverlay();
+        string mountpoint = _plan.Paths.LayersMountPoint;
+        Directory.CreateDirectory(mountpoint);
+        // Announced before the mount exists: if this process dies in between, the janitor still knows the path.
+        _janitor.Mounted(mountpoint);
+        _layers = Context.ActorOf(_layerMount(new LayerMountOptions(_plan.Layers, mountpoint)
+        {
+            // A FUSE overlay daemon reads through this mount: checking each file's blocks when it
+            // opens it keeps a damaged block an EIO all the way up (LayerFileSystemOptions.VerifyOnOpen).
+            VerifyOnOpen = _plan.Overlay != OverlayKind.Bwrap,
+        }), "layers");
+        Context.Watch(_layers);
     }
 
     private void HandleMountReady(MountReady ready)
     {
         if (_tearingDown)
             return;
-        if (_pendingLayers.Remove(Sender))
+        if (Sender.Equals(_layers))
         {
-            if (_pendingLayers.Count == 0)
-                StartOverlay();
-            return;
-        }
-        if (Sender.Equals(_lowerMerge))
-        {
-            StartTopOverlay([ready.Mountpoint]);
+            StartOverlay(ready.Mountpoint);
             return;
         }
         if (Sender.Equals(_overlay))
             Report(new MountsReady(new SandboxRoot.MergedDirectory(ready.Mountpoint)));
     }
 
-    /// <summary>The read-only stack, top first (overlayfs order): the scaffold of mount points, then the layers top to bottom.</summary>
-    private List<string> LowerTopFirst()
+    /// <summary>
+    /// The overlay on the read-only view, top first (overlayfs order): the scaffold of bind mount
+    /// points, then the merged layers (absent when the image has none).
+    /// </summary>
+    private void StartOverlay(string? merged)
     {
         string scaffold = Path.Combine(_plan.Paths.Instance, "scaffold");
         MountPoints.CreateScaffold(scaffold, MountPoints.Targets(_plan.UserBinds.Concat(_plan.PermissionMounts), _plan.Paths));
-        return [scaffold, .. Enumerable.Range(0, _plan.Layers.Count).Select(_plan.Paths.LayerMountPoint).Reverse()];
-    }
-
-    private void StartOverlay()
-    {
-        var lowers = LowerTopFirst();
+        List<string> lowers = merged is null ? [scaffold] : [scaffold, merged];
         if (_plan.Overlay == OverlayKind.Bwrap)
         {
             lowers.Reverse();
             Report(new MountsReady(new SandboxRoot.KernelOverlay(lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory)));
             return;
         }
-        if (_plan.Overlay == OverlayKind.Unionfs)
-        {
-            string merged = Path.Combine(_plan.Paths.Instance, "lower");
-            var merge = OverlayCommandLine.BuildReadOnlyMerge(_plan.LowerMergeProgram!, lowers, merged, AllowOther);
-            _lowerMerge = Context.ActorOf(OverlayMountActor.Props(merge, merged, _janitor, Path.Combine(_plan.Paths.Logs, "lower.log")), "lower");
-            Context.Watch(_lowerMerge);
-            return;
-        }
-        StartTopOverlay(lowers);
-    }
-
-    private void StartTopOverlay(List<string> lowers)
-    {
         var squash = _plan.Unprivileged ? ((uint, uint)?)(_plan.Host.Uid, _plan.Host.Gid) : null;
         var command = OverlayCommandLine.Build(_plan.Overlay, _plan.OverlayProgram!, lowers, _plan.Paths.UpperDirectory, _plan.Paths.WorkDirectory, _plan.Paths.MergedRoot, squash, AllowOther);
         _overlay = Context.ActorOf(OverlayMountActor.Props(command, _plan.Paths.MergedRoot, _janitor, Path.Combine(_plan.Paths.Logs, "overlay.log")), "overlay");
@@ -133,14 +118,13 @@ public sealed class MountSupervisor : ReceiveActor
     private void HandleTerminated(Terminated terminated)
     {
         var who = terminated.ActorRef;
-        if (_layers.Contains(who))
-            _janitor.Unmounted(_plan.Paths.LayerMountPoint(int.Parse(who.Path.Name["layer-".Length..], System.Globalization.CultureInfo.InvariantCulture)));
-        _layers.Remove(who);
-        _pendingLayers.Remove(who);
+        if (who.Equals(_layers))
+        {
+            _janitor.Unmounted(_plan.Paths.LayersMountPoint);
+            _layers = null;
+        }
         if (who.Equals(_overlay))
             _overlay = null;
-        if (who.Equals(_lowerMerge))
-            _lowerMerge = null;
         if (!_tearingDown)
         {
             string reason = _lastFailure ?? $"{who.Path.Name} stopped";
@@ -152,7 +136,7 @@ public sealed class MountSupervisor : ReceiveActor
         ContinueTearDown();
     }
 
-    /// <summary>Reverse order: the overlay first (it holds the layers busy), then unionfs' lower merge, then the layers, then this actor.</summary>
+    /// <summary>Reverse order: the overlay first (it holds the layers busy), then the layers, then this actor.</summary>
     private void HandleTearDown()
     {
         _tearingDown = true;
@@ -165,15 +149,9 @@ public sealed class MountSupervisor : ReceiveActor
     {
         if (_overlay is not null)
             return;
-        if (_lowerMerge is not null)
+        if (_layers is not null)
         {
-            Context.Stop(_lowerMerge);
-            return;
-        }
-        if (_layers.Count > 0)
-        {
-            foreach (var layer in _layers)
-                Context.Stop(layer);
+            Context.Stop(_layers);
             return;
         }
         Context.Stop(Self);

@@ -42,6 +42,8 @@ public static class LayerCommand
             case "list":
                 args.End("fim-layer list");
                 var stack = LayerStack.Resolve(context.ImagePath, warning => context.Warn(args.Command, warning));
+                // A list that a run could not mount would mislead: a damaged layer is the one line instead.
+                LayerStack.Verify(stack);
                 for (int i = 0; i < stack.Count; i++)
                     context.Out.WriteLine($"{i}:{stack[i].Offset}:{stack[i].Size}:{stack[i].Path}");
                 return 0;

@@ -15,10 +15,12 @@ using Microsoft.Extensions.Hosting;
 namespace FlatImage.Cli.Commands;
 
 /// <summary>
-/// <c>fim-layer mount &lt;file&gt; &lt;dir&gt; [index]</c>: serves one layer at &lt;dir&gt; in the
+/// <c>fim-layer mount &lt;file&gt; &lt;dir&gt; [index]</c>: serves layers at &lt;dir&gt; in the
 /// foreground until SIGINT, SIGTERM or SIGHUP, then unmounts and exits 0. &lt;file&gt; is a layer
-/// file, or an image (an ELF file) whose embedded layer &lt;index&gt; is served (default: the top
-/// one). Not in FlatImage: a debugging and inspection aid, and the way the benchmark mounts a layer.
+/// file (served as stored, whiteouts shown), or an image (an ELF file): without &lt;index&gt; its
+/// whole read-only stack merged as a run sees it (embedded layers, <c>FIM_LAYERS</c>, the data
+/// directory's <c>layers/</c>), with &lt;index&gt; that one embedded layer as stored. Not in
+/// FlatImage: a debugging and inspection aid, and the way the benchmark mounts a layer.
 /// </summary>
 public static class LayerMountCommand
 {
@@ -34,9 +36,9 @@ public static class LayerMountCommand
         string? indexText = args.Next();
         if (!Directory.Exists(dir))
             throw new CommandException($"Mount point '{dir}' is not a directory", critical: false);
-        var (offset, length, what) = Locate(file, indexText);
+        var (layers, what) = Locate(context, file, indexText, dir);
 
-        var options = Tuned(new LayerMountOptions(file, offset, length, dir)
+        var options = Tuned(layers with
         {
             FsName = "flatimage-layer",
             FaultInjector = FuseFaultInjection.FromEnvironment(),
@@ -164,8 +166,8 @@ public static class LayerMountCommand
                 System.Globalization.CultureInfo.InvariantCulture, out long n) ? n : null;
     }
 
-    /// <summary>Where the layer lies in <paramref name="file"/>: all of a layer file, or one embedded layer of an image.</summary>
-    private static (long Offset, long Length, string What) Locate(string file, string? indexText)
+    /// <summary>What to serve from <paramref name="file"/>: all of a layer file, one embedded layer of an image, or an image's whole stack.</summary>
+    private static (LayerMountOptions Layers, string What) Locate(CommandContext context, string file, string? indexText, string dir)
     {
         Span<byte> magic = stackalloc byte[4];
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
@@ -184,15 +186,21 @@ public static class LayerMountCommand
             {
                 if (indexText is not null)
                     throw new CommandException($"'{file}' is a layer file, not an image: it has no layer index", critical: false);
-                return (0, -1, $"layer '{file}'");
+                return (LayerMountOptions.Single(file, 0, -1, dir), $"layer '{file}'");
             }
-            var layers = EmbeddedLayers.Read(handle, ImageLayout.Read(handle)).Layers;
+            if (indexText is null)
+            {
+                var stack = LayerStack.Resolve(file, warning => context.Warn("fim-layer", warning));
+                if (stack.Count == 0)
+                    throw new CommandException($"The image '{file}' has no layers", critical: false);
+                return (new LayerMountOptions(stack, dir), $"the layers of '{file}'");
+            }
+            var layers = EmbeddedLayers.Read(handle, ImageLayout.Read(handle), file).Layers;
             if (layers.Count == 0)
                 throw new CommandException($"The image '{file}' has no embedded layers", critical: false);
-            int index = layers.Count - 1;
-            if (indexText is not null && (!int.TryParse(indexText, out index) || index < 0 || index >= layers.Count))
+            if (!int.TryParse(indexText, out int index) || index < 0 || index >= layers.Count)
                 throw new CommandException($"Invalid layer index '{indexText}' (the image has {layers.Count} layers, 0 to {layers.Count - 1})", critical: false);
-            return (layers[index].Offset, layers[index].Size, $"layer {index} of '{file}'");
+            return (LayerMountOptions.Single(file, layers[index].Offset, layers[index].Size, dir), $"layer {index} of '{file}'");
         }
     }
 }

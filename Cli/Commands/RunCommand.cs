@@ -79,10 +79,10 @@ public static class RunCommand
         }
     }
 
-    private static Props LayerMountProps(Runtime.Image.LayerLocation layer, string mountpoint) =>
-        LayerMountActor.Props(new LayerMountOptions(layer.Path, layer.Offset, layer.Size, mountpoint)
+    private static Props LayerMountProps(LayerMountOptions options) =>
+        LayerMountActor.Props(options with
         {
-            // Test hook (FIM_TEST_FUSE_FAULT=<opcode>:<count>): handler exceptions in the layer servers.
+            // Test hook (FIM_TEST_FUSE_FAULT=<opcode>:<count>): handler exceptions in the layer server.
             FaultInjector = Native.Fuse.FuseFaultInjection.FromEnvironment(),
         });
 

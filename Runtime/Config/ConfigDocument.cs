@@ -24,6 +24,7 @@ internal sealed class ConfigDocument
     [JsonPropertyName("bindings")] public Dictionary<string, BindDocument>? Bindings { get; set; }
     [JsonPropertyName("remote")] public RemoteDocument? Remote { get; set; }
     [JsonPropertyName("desktop")] public DesktopDocument? Desktop { get; set; }
+    [JsonPropertyName("layers_end")] public long? LayersEnd { get; set; }
 
     internal sealed class BootDocument
     {
@@ -77,6 +78,7 @@ internal sealed class ConfigDocument
                 IconType = DesktopIconTypes.Format(desktop.IconType),
                 Icon = desktop.Icon.ToArray(),
             },
+            LayersEnd = config.LayersEnd,
         };
         return JsonSerializer.SerializeToUtf8Bytes(document, ConfigJsonContext.Default.ConfigDocument);
     }
@@ -114,6 +116,7 @@ internal sealed class ConfigDocument
             Bindings = bindings.ToImmutable(),
             RemoteUrl = d.Remote?.Url,
             Desktop = d.Desktop is null ? null : DeserializeDesktop(d.Desktop),
+            LayersEnd = d.LayersEnd is < 0 ? throw new JsonException("negative layers_end") : d.LayersEnd,
         };
     }
 

@@ -33,13 +33,22 @@ public sealed record ImageConfig
     /// <summary>The desktop integration (<c>fim-desktop setup</c>), or null before any setup.</summary>
     public Desktop.DesktopIntegration? Desktop { get; init; }
 
+    /// <summary>
+    /// Where the last complete embedded layer ends (a file offset), recorded by <c>fim-layer add</c>
+    /// and <c>commit binary</c> after the layer is on disk. Bytes after it are an interrupted
+    /// append and are ignored; a layer before it that fails validation is an error, never a
+    /// shorter stack. Null for images written before it was recorded: their chain ends at the
+    /// first bytes that are not a layer.
+    /// </summary>
+    public long? LayersEnd { get; init; }
+
     public bool Equals(ImageConfig? other) =>
         other is not null
         && Distribution == other.Distribution && Permissions == other.Permissions && Unshare == other.Unshare
         && Overlay == other.Overlay && Casefold == other.Casefold && Notify == other.Notify
         && Boot.Program == other.Boot.Program && Boot.Args.SequenceEqual(other.Boot.Args)
         && Environment.SequenceEqual(other.Environment) && Bindings.SequenceEqual(other.Bindings)
-        && RemoteUrl == other.RemoteUrl && Equals(Desktop, other.Desktop);
+        && RemoteUrl == other.RemoteUrl && Equals(Desktop, other.Desktop) && LayersEnd == other.LayersEnd;
 
     public override int GetHashCode() => HashCode.Combine(Distribution, Permissions, Unshare, Overlay, Boot.Program, Environment.Count, Bindings.Count);
 }

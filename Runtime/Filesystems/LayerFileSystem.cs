@@ -6,9 +6,10 @@ using FlatImage.Runtime.Layers;
 namespace FlatImage.Runtime.Filesystems;
 
 /// <summary>
-/// Serves one read-only layer over FUSE: one handler per opcode, in the manner of libfuse's
-/// <c>passthrough_ll.c</c>. Several layers are several mounts; the overlay (fuse-overlayfs,
-/// unionfs-fuse or bwrap's kernel overlay) stacks them.
+/// Serves one read-only layer over FUSE as it is stored, whiteouts and opacity markers shown: one
+/// handler per opcode, in the manner of libfuse's <c>passthrough_ll.c</c>. This is the view
+/// `fim-layer mount` gives of one layer; a run serves its whole stack through
+/// <see cref="MergedFileSystem"/>, which applies those markers instead of showing them.
 ///
 /// Overview. FUSE node ids are the layer's inode numbers: the root is inode 1, which is also
 /// FUSE_ROOT_ID, and hard links share one inode, so they share one kernel inode and one st_ino.
@@ -30,9 +31,6 @@ namespace FlatImage.Runtime.Filesystems;
 /// </summary>
 public sealed class LayerFileSystem : IFuseFileSystem
 {
-    private const uint StatBlockSize = 512;   // st_blocks unit
-    private const uint PreferredIoSize = 128 * 1024; // st_blksize: cp/cat read this much per call
-
     // The readdir cookie of an entry is the cookie to continue *after* it: "." = 1, ".." = 2,
     // the i-th stored entry = i + 3. Cookie 0 starts at ".".
     private const ulong FirstStoredCookie = 2;
@@ -47,6 +45,7 @@ public sealed class LayerFileSystem : IFuseFileSystem
 
     private readonly LayerReader _reader;
     private readonly uint? _uid, _gid;
+    private readonly bool _verifyOnOpen;
     private readonly uint[] _parents;                        // directory inode -> parent inode; immutable
     private readonly Dictionary<ulong, XattrSet> _xattrs;    // inodes that have any; read-only after construction
     private readonly fuse_kstatfs _statfs;
@@ -67,6 +66,7 @@ public sealed class LayerFileSystem : IFuseFileSystem
         _reader = reader;
         _uid = options.OwnerUid;
         _gid = options.OwnerGid;
+        _verifyOnOpen = options.VerifyOnOpen;
         if (!reader.TryGetInode(LayerReader.RootInode, out var root) || root.Type != LayerFileType.Directory)
             throw new ArgumentException("the layer has no root directory", nameof(reader));
         if (LayerReader.RootInode != FuseKernel.FUSE_ROOT_ID)
@@ -181,9 +181,18 @@ public sealed class LayerFileSystem : IFuseFileSystem
     /// reach us: the mount is read-only (MS_RDONLY) and the kernel refuses them with EROFS itself.
     /// On a kernel without the flag (before 3.x), ENOSYS would fail the open, but the session
     /// requires protocol 7.12+ and every kernel that offers FUSE_NO_OPEN_SUPPORT (7.23+) honours it.
-    /// Valid replies: ENOSYS.
+    /// With <see cref="LayerFileSystemOptions.VerifyOnOpen"/>, an open checks the file's blocks first
+    /// and keeps the page cache instead (see there).
+    /// Valid replies: ENOSYS, open, ENOENT, EIO.
     /// </summary>
-    public int Open(in fuse_in_header header, in fuse_open_in arg, ref FuseReply reply) => Errno.ENOSYS;
+    public int Open(in fuse_in_header header, in fuse_open_in arg, ref FuseReply reply)
+    {
+        if (!_verifyOnOpen) return Errno.ENOSYS;
+        int errno = _reader.VerifyFile(header.nodeid);
+        if (errno != 0) return errno;
+        reply.Open(0, FuseKernel.FOPEN_KEEP_CACHE);
+        return 0;
+    }
 
     /// <summary>
     /// Reads straight into the reply buffer (zero copy from the block cache to the kernel). A
@@ -334,28 +343,8 @@ public sealed class LayerFileSystem : IFuseFileSystem
         return (arg.mask & W_OK) != 0 ? Errno.EROFS : 0;
     }
 
-    /// <summary>
-    /// The attributes of an inode as the kernel wants them: atime and ctime are the mtime (a layer
-    /// records one time), rdev in the kernel's 32-bit encoding (new_encode_dev), and the owner
-    /// replaced when <see cref="LayerFileSystemOptions.PresentOwner"/> asks for it. Whiteouts are
-    /// already char devices 0/0 with mode 0 in the layer.
-    /// </summary>
-    private void Attr(in LayerInode n, out fuse_attr a)
-    {
-        a = default;
-        a.ino = n.Ino;
-        a.size = (ulong)n.Size;
-        a.blocks = ((ulong)n.Size + StatBlockSize - 1) / StatBlockSize;
-        a.atime = a.mtime = a.ctime = (ulong)n.MtimeSeconds;
-        a.atimensec = a.mtimensec = a.ctimensec = n.MtimeNanoseconds;
-        a.mode = n.Mode;
-        a.nlink = n.Nlink;
-        a.uid = _uid ?? n.Uid;
-        a.gid = _gid ?? n.Gid;
-        uint major = Stat.major(n.Rdev), minor = Stat.minor(n.Rdev);
-        a.rdev = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
-        a.blksize = PreferredIoSize;
-    }
+    /// <summary>The attributes of an inode as the kernel wants them (<see cref="LayerAttributes.Fill"/>).</summary>
+    private void Attr(in LayerInode n, out fuse_attr a) => LayerAttributes.Fill(in n, n.Ino, _uid, _gid, out a);
 
     /// <summary>One directory entry at a time out of <see cref="LayerReader.ReadDirectory"/>.</summary>
     private sealed class EntryCursor

@@ -6,41 +6,50 @@ using FlatImage.Runtime.Layers;
 namespace FlatImage.Runtime.Filesystems;
 
 /// <summary>
-/// One layer served at one mount point: the <see cref="LayerReader"/>, the <see cref="FuseMount"/>
-/// and the <see cref="FuseSession"/> that serves it, started in that order and torn down in the
-/// reverse one (unmount, then stop the workers, then close the fd, then the layer). LayerMountActor
-/// owns one; the CLI's foreground `fim-layer mount` goes through that actor too.
+/// Layers served at one mount point: their <see cref="LayerReader"/>s, the <see cref="FuseMount"/>
+/// and the <see cref="FuseSession"/> that serves them (merged, or one layer as stored), started in
+/// that order and torn down in the reverse one (unmount, then stop the workers, then close the fd,
+/// then the layers). LayerMountActor owns one; the CLI's foreground `fim-layer mount` goes through
+/// that actor too.
 /// </summary>
 public sealed class LayerMount : IDisposable
 {
     private readonly object _gate = new();
     private bool _disposed; // protected by _gate
 
-    private LayerMount(LayerMountOptions options, LayerReader reader, FuseMount mount, FuseSession session)
+    private LayerMount(LayerMountOptions options, IReadOnlyList<LayerReader> readers, FuseMount mount, FuseSession session)
     {
         Options = options;
-        Reader = reader;
+        Readers = readers;
         Mount = mount;
         Session = session;
     }
 
     public LayerMountOptions Options { get; }
-    public LayerReader Reader { get; }
+
+    /// <summary>The layers served, bottom first.</summary>
+    public IReadOnlyList<LayerReader> Readers { get; }
     public FuseMount Mount { get; }
     public FuseSession Session { get; }
     public string Mountpoint => Mount.Mountpoint;
 
     /// <summary>
-    /// Opens the layer, mounts it (mount(2) as root, fusermount3 otherwise) and serves it; returns
+    /// Opens every layer, mounts (mount(2) as root, fusermount3 otherwise) and serves them; returns
     /// once the kernel's FUSE_INIT was answered, so the mount is usable. <paramref name="onFault"/>
     /// is subscribed to <see cref="FuseSession.WorkerFaulted"/> before the workers start.
-    /// Throws <see cref="InvalidLayerException"/>, <see cref="ErrnoException"/>, IOException or
-    /// TimeoutException, leaving nothing mounted.
+    /// Every layer is validated before anything is mounted: a damaged one fails the whole mount
+    /// with an <see cref="InvalidLayerException"/> that names it (its index in the stack, file and
+    /// offset), never a view with that layer missing. Otherwise throws <see cref="ErrnoException"/>,
+    /// IOException or TimeoutException, leaving nothing mounted.
     /// </summary>
     public static LayerMount Start(LayerMountOptions options, Action<FuseWorkerFault>? onFault = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var reader = LayerReader.Open(options.LayerPath, options.Offset, options.Length, options.Reader);
+        if (options.Layers.Count == 0)
+            throw new ArgumentException("nothing to mount: no layers", nameof(options));
+        if (!options.Merged && options.Layers.Count != 1)
+            throw new ArgumentException("an unmerged mount serves exactly one layer", nameof(options));
+        var readers = OpenAll(options);
         FuseMount? mount = null;
         FuseSession? session = null;
         try
@@ -50,7 +59,9 @@ public sealed class LayerMount : IDisposable
             // caller's, or root-owned files would be `nobody` inside (design.md).
             var fsOptions = options.FileSystem
                 ?? (root ? LayerFileSystemOptions.RealOwners : LayerFileSystemOptions.PresentOwner(Unistd.geteuid(), Unistd.getegid()));
-            var fs = new LayerFileSystem(reader, fsOptions);
+            if (options.VerifyOnOpen)
+                fsOptions = fsOptions with { VerifyOnOpen = true };
+            IFuseFileSystem fs = options.Merged ? new MergedFileSystem(readers, fsOptions) : new LayerFileSystem(readers[0], fsOptions);
             mount = FuseMount.Mount(new FuseMountOptions(options.Mountpoint)
             {
                 FsName = options.FsName,
@@ -72,13 +83,51 @@ public sealed class LayerMount : IDisposable
             // After INIT: its reply lowers the window to max_readahead (FuseMount.TrySetReadAhead).
             if (options.ReadAheadKilobytes > 0)
                 mount.TrySetReadAhead(options.ReadAheadKilobytes);
-            return new LayerMount(options, reader, mount, session);
+            return new LayerMount(options, readers, mount, session);
         }
         catch
         {
-            TearDown(mount, session, reader, _ => { });
+            TearDown(mount, session, readers, _ => { });
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens and validates every layer, several at once (each open decompresses and checks its
+    /// metadata); on any failure closes the others and throws the failure of the lowest layer.
+    /// </summary>
+    private static LayerReader[] OpenAll(LayerMountOptions options)
+    {
+        var layers = options.Layers;
+        var readers = new LayerReader?[layers.Count];
+        var failures = new Exception?[layers.Count];
+        void Open(int i)
+        {
+            var layer = layers[i];
+            try
+            {
+                readers[i] = LayerReader.Open(layer.Path, layer.Offset, layer.Size, options.Reader);
+            }
+            catch (InvalidLayerException e)
+            {
+                failures[i] = options.Merged ? e.At(i, layer.Offset) : e;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                failures[i] = e;
+            }
+        }
+        if (layers.Count == 1)
+            Open(0);
+        else
+            Parallel.For(0, layers.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4) }, Open);
+        if (failures.FirstOrDefault(f => f is not null) is { } failure)
+        {
+            foreach (var reader in readers)
+                reader?.Dispose();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+        return readers.Select(r => r!).ToArray();
     }
 
     /// <summary>
@@ -93,12 +142,12 @@ public sealed class LayerMount : IDisposable
             if (_disposed) return;
             _disposed = true;
         }
-        TearDown(Mount, Session, Reader, log);
+        TearDown(Mount, Session, Readers, log);
     }
 
     public void Dispose() => Stop(_ => { });
 
-    private static void TearDown(FuseMount? mount, FuseSession? session, LayerReader reader, Action<string> log)
+    private static void TearDown(FuseMount? mount, FuseSession? session, IReadOnlyList<LayerReader> readers, Action<string> log)
     {
         if (mount is not null)
         {
@@ -133,6 +182,7 @@ public sealed class LayerMount : IDisposable
                 log($"close {mount.Mountpoint}: {e.Message}");
             }
         }
-        reader.Dispose();
+        foreach (var reader in readers)
+            reader.Dispose();
     }
 }

@@ -1,14 +1,24 @@
 using FlatImage.Native.Fuse;
+using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Layers;
 
 namespace FlatImage.Runtime.Filesystems;
 
 /// <summary>
-/// What <see cref="LayerMount"/> serves and where: the layer's byte range in a file (a layer file,
-/// or an image with embedded layers), the mount point and the serving knobs.
+/// What <see cref="LayerMount"/> serves and where: the layers (each a byte range in a file: a layer
+/// file, or an image with embedded layers), bottom first, the mount point and the serving knobs.
+/// A stack is served merged (<see cref="MergedFileSystem"/>); <see cref="Single"/> serves one layer
+/// as it is stored (<see cref="LayerFileSystem"/>, whiteouts shown).
 /// </summary>
-public sealed record LayerMountOptions(string LayerPath, long Offset, long Length, string Mountpoint)
+public sealed record LayerMountOptions(IReadOnlyList<LayerLocation> Layers, string Mountpoint)
 {
+    /// <summary>One layer, unmerged: the bytes [<paramref name="offset"/>, + <paramref name="length"/>) of <paramref name="layerPath"/> (a negative length: to the end of the file).</summary>
+    public static LayerMountOptions Single(string layerPath, long offset, long length, string mountpoint)
+        => new([new LayerLocation(layerPath, offset, length)], mountpoint) { Merged = false };
+
+    /// <summary>Whether the layers are served as one merged tree (always, for more than one layer).</summary>
+    public bool Merged { get; init; } = true;
+
     /// <summary>
     /// FUSE worker threads: the CPU count between 2 and 4. Two keep a cold read and a metadata walk
     /// from waiting on each other; beyond four, workers only contend for the block cache and CPUs
@@ -33,6 +43,12 @@ public sealed record LayerMountOptions(string LayerPath, long Offset, long Lengt
     /// uid/gid otherwise (<see cref="LayerFileSystemOptions.PresentOwner"/>).
     /// </summary>
     public LayerFileSystemOptions? FileSystem { get; init; }
+
+    /// <summary>
+    /// Check a file's blocks when it is opened: for the mount a FUSE overlay daemon reads from, so
+    /// that a damaged block reaches the program as EIO (<see cref="LayerFileSystemOptions.VerifyOnOpen"/>).
+    /// </summary>
+    public bool VerifyOnOpen { get; init; }
 
     /// <summary>The fsname shown in /proc/self/mountinfo (no commas).</summary>
     public string FsName { get; init; } = "flatimage";

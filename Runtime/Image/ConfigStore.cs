@@ -39,6 +39,16 @@ public static class ConfigStore
     {
         using var file = OpenForWriting(imagePath);
         using var held = Lock(file, imagePath);
+        return UpdateLocked(file, imagePath, change, replacesDamaged);
+    }
+
+    /// <summary>
+    /// As <see cref="Update"/>, for a writer that already holds <see cref="Lock"/> on
+    /// <paramref name="file"/> (opened with <see cref="OpenForWriting"/>): the layer appender, whose
+    /// layer and the configuration that records its end must change under one lock.
+    /// </summary>
+    public static ImageConfig UpdateLocked(SafeFileHandle file, string imagePath, Func<ImageConfig, ImageConfig> change, bool replacesDamaged = false)
+    {
         var layout = ImageLayout.Read(file);
         var (current, newest, newestSlot) = ReadSlots(file, imagePath, layout, replacesDamaged);
         var updated = change(current);
@@ -62,6 +72,10 @@ public static class ConfigStore
         Fsync(file, imagePath);
         return updated;
     }
+
+    /// <summary>The configuration, or the default one when both slots are damaged (for readers that only want a hint from it).</summary>
+    public static ImageConfig ReadTolerant(SafeFileHandle file, string imagePath, ImageLayout layout)
+        => Read(file, imagePath, layout, tolerateDamage: true);
 
     private static ImageConfig Read(SafeFileHandle file, string path, ImageLayout layout, bool tolerateDamage)
         => ReadSlots(file, path, layout, tolerateDamage).Config;

@@ -24,8 +24,21 @@ public static class ImageDistribution
     public static string? Detect(string imagePath)
     {
         IReadOnlyList<LayerSpan> layers;
-        using (var file = File.OpenHandle(imagePath, FileMode.Open, FileAccess.Read))
-            layers = EmbeddedLayers.Read(file, ImageLayout.Read(file)).Layers;
+        try
+        {
+            using var file = File.OpenHandle(imagePath, FileMode.Open, FileAccess.Read);
+            layers = EmbeddedLayers.Read(file, ImageLayout.Read(file), imagePath).Layers;
+        }
+        catch (InvalidLayerException)
+        {
+            return null;
+        }
+        return Detect(imagePath, layers);
+    }
+
+    /// <summary>As <see cref="Detect(string)"/>, for the given embedded layers (bottom first).</summary>
+    public static string? Detect(string imagePath, IReadOnlyList<LayerSpan> layers)
+    {
         var stack = layers.Select(l => new LayerLocation(imagePath, l.Offset, l.Size)).ToList();
         try
         {

@@ -8,25 +8,18 @@ namespace FlatImage.Runtime.Image;
 /// Appends a layer to an image as its new top embedded layer (<c>fim-layer add</c>, <c>commit binary</c>).
 ///
 /// The layer is checked first (header and metadata checksums): a bad embedded layer would hide
-/// every layer after it. Under the image's writer lock, the append starts where the valid chain
-/// ends — bytes left by an interrupted append are overwritten — and is fsynced before the lock
-/// is released. Until the last byte is written the new layer reads as a truncated tail, which
-/// readers ignore, so a crash at any point leaves the image with its previous layers.
+/// every layer after it. Under the image's writer lock, the append starts where the chain
+/// ends (<see cref="EmbeddedLayers"/>) — bytes left by an interrupted append are overwritten —
+/// and is fsynced; only then, still under the lock, does the configuration record the new end
+/// of the chain (and the distribution the layers now show), fsynced too. Until that record is
+/// written the new bytes are an ignored tail, so a crash at any point leaves the image with its
+/// previous layers; after it, the layer is part of the chain and can no longer vanish silently.
+/// One lock for both writes: two appends must not both start at the same recorded end.
 /// </summary>
 public static class LayerAppender
 {
     /// <param name="stallMarker">test hook (commit's FIM_TEST_STALL_COMMIT_APPEND): after half the layer, create this file and stall.</param>
     public static void Append(string imagePath, string layerPath, CancellationToken cancellationToken = default, string? stallMarker = null)
-    {
-        AppendLayer(imagePath, layerPath, cancellationToken, stallMarker);
-        // The layers change only here, so recording the distribution they show now (FIM_DIST,
-        // cli.md §3.16) keeps the stored value true without reading layers on every run. After
-        // the append's lock is released: the configuration write takes the same lock.
-        string distribution = ImageDistribution.Detect(imagePath) ?? ImageConfig.Default.Distribution;
-        ConfigStore.Update(imagePath, config => config with { Distribution = distribution });
-    }
-
-    private static void AppendLayer(string imagePath, string layerPath, CancellationToken cancellationToken, string? stallMarker)
     {
         long size = ValidateLayerFile(layerPath);
         using var layer = File.OpenHandle(layerPath, FileMode.Open, FileAccess.Read);
@@ -34,7 +27,7 @@ public static class LayerAppender
         using var held = ConfigStore.Lock(image, imagePath);
 
         var layout = ImageLayout.Read(image);
-        var embedded = EmbeddedLayers.Read(image, layout);
+        var embedded = EmbeddedLayers.Read(image, layout, imagePath);
         long offset = embedded.End;
         if (!embedded.HasToolsHeader)
         {
@@ -64,6 +57,12 @@ public static class LayerAppender
                 RandomAccess.SetLength(image, lengthBefore);
             throw;
         }
+
+        // The layers change only here, so recording the distribution they show now (FIM_DIST,
+        // cli.md §3.16) keeps the stored value true without reading layers on every run.
+        IReadOnlyList<LayerSpan> layers = [.. embedded.Layers, new LayerSpan(offset, size)];
+        string distribution = ImageDistribution.Detect(imagePath, layers) ?? ImageConfig.Default.Distribution;
+        ConfigStore.UpdateLocked(image, imagePath, config => config with { Distribution = distribution, LayersEnd = offset + size });
     }
 
     private static void Copy(SafeFileHandle layer, SafeFileHandle image, long offset, long size, string layerPath,

@@ -5,17 +5,21 @@ namespace FlatImage.Runtime.Image;
 
 /// <summary>
 /// The read-only layers of one run, bottom to top (cli.md §13.1): the layers embedded in the
-/// image, then each <c>FIM_LAYERS</c> entry, then the data directory's <c>layers/</c>. A file that
-/// is not a layer is skipped with a warning; a path that does not exist is ignored.
+/// image, then each <c>FIM_LAYERS</c> entry, then the data directory's <c>layers/</c>. A file in
+/// those two whose header is not a layer's is skipped with a warning (it is not a layer at all);
+/// a path that does not exist is ignored. A damaged embedded layer is an error
+/// (<see cref="EmbeddedLayers"/>); so is a layer whose header is valid but whose body is not,
+/// when it is opened to be served (<see cref="Filesystems.MergedFileSystem"/>).
 /// </summary>
 public static class LayerStack
 {
+    /// <exception cref="InvalidLayerException">an embedded layer before the recorded end of the chain is damaged.</exception>
     public static IReadOnlyList<LayerLocation> Resolve(string imagePath, Action<string> warn)
     {
         var stack = new List<LayerLocation>();
         using (var file = File.OpenHandle(imagePath, FileMode.Open, FileAccess.Read))
         {
-            var embedded = EmbeddedLayers.Read(file, ImageLayout.Read(file));
+            var embedded = EmbeddedLayers.Read(file, ImageLayout.Read(file), imagePath);
             stack.AddRange(embedded.Layers.Select(l => new LayerLocation(imagePath, l.Offset, l.Size)));
         }
 
@@ -26,6 +30,28 @@ public static class LayerStack
 
         AddPath(stack, DataDirectory.LayersOf(DataDirectory.For(imagePath)), warn);
         return stack;
+    }
+
+    /// <summary>
+    /// Opens every layer of <paramref name="stack"/> as a run would (checksums, metadata, directory
+    /// tree) and closes it again; the first that fails is thrown with its place in the stack.
+    /// </summary>
+    /// <exception cref="InvalidLayerException">a layer is damaged.</exception>
+    public static void Verify(IReadOnlyList<LayerLocation> stack)
+    {
+        // Only metadata is read: a block cache of one byte keeps no block.
+        var options = new LayerReaderOptions { CacheBytes = 1 };
+        for (int i = 0; i < stack.Count; i++)
+        {
+            try
+            {
+                using var reader = LayerReader.Open(stack[i].Path, stack[i].Offset, stack[i].Size, options);
+            }
+            catch (InvalidLayerException e)
+            {
+                throw e.At(i, stack[i].Offset);
+            }
+        }
     }
 
     /// <summary>A file is one layer; a directory gives its regular files (symlinks to files count), not recursively, in byte order.</summary>

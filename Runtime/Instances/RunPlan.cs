@@ -7,7 +7,7 @@ namespace FlatImage.Runtime.Instances;
 
 /// <summary>
 /// Everything one run needs, decided on the host before anything is mounted: which layers, which
-/// overlay (and, under unionfs-fuse, the fuse-overlayfs that merges the read-only layers first), who the program runs as, its environment and binds. The instance actors carry it out.
+/// overlay, who the program runs as, its environment and binds. The instance actors carry it out.
 /// </summary>
 public sealed record RunPlan(
     string ImagePath,
@@ -16,7 +16,6 @@ public sealed record RunPlan(
     IReadOnlyList<LayerLocation> Layers,
     OverlayKind Overlay,
     string? OverlayProgram,
-    string? LowerMergeProgram,
     string Bwrap,
     Identity Identity,
     HostIdentity Host,

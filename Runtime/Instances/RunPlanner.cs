@@ -84,11 +84,6 @@ public static class RunPlanner
             OverlayKind.Unionfs => HostTools.Find("unionfs", bundledBin) ?? HostTools.Find("unionfs-fuse", bundledBin) ?? throw new ToolMissingException("unionfs"),
             _ => null,
         };
-        // unionfs-fuse reads only its own whiteout markers, not the overlay whiteouts commits put in
-        // layers: fuse-overlayfs merges the read-only layers for it (OverlayCommandLine.BuildReadOnlyMerge).
-        string? lowerMergeProgram = overlay == OverlayKind.Unionfs
-            ? HostTools.Find("fuse-overlayfs", bundledBin) ?? throw new ToolMissingException("fuse-overlayfs")
-            : null;
 
         // cli.md §9: the default shell is the bundled bash; an image without a bundle has only the guest's sh to offer.
         string bundledBash = Path.Combine(paths.AppBin, "bash");
@@ -128,7 +123,7 @@ public static class RunPlanner
             : request.Command;
 
         return new RunPlan(
-            imagePath, launcherPath, paths, layers, overlay, overlayProgram, lowerMergeProgram, bwrap,
+            imagePath, launcherPath, paths, layers, overlay, overlayProgram, bwrap,
             identity, hostIdentity, config, env, userBinds, permissionMounts, command,
             request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit);
     }

@@ -57,13 +57,21 @@ public readonly record struct LayerHeader
     /// accepted header can make a reader index out of range or allocate more than the layer holds
     /// (metadata is further capped at <see cref="MaxMetadataSize"/>).
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> bytes, out LayerHeader header)
+    public static bool TryRead(ReadOnlySpan<byte> bytes, out LayerHeader header) => Check(bytes, out header) is null;
+
+    /// <summary>
+    /// As <see cref="TryRead"/>, saying why a header is refused: null when it is valid, else a
+    /// short reason for an error line ("bad magic", "header checksum mismatch", ...).
+    /// </summary>
+    public static string? Check(ReadOnlySpan<byte> bytes, out LayerHeader header)
     {
         header = default;
-        if (bytes.Length < Size || !bytes[..8].SequenceEqual(Magic))
-            return false;
+        if (bytes.Length < Size)
+            return "too short for a layer header";
+        if (!bytes[..8].SequenceEqual(Magic))
+            return "bad magic";
         if (BinaryPrimitives.ReadUInt64LittleEndian(bytes[120..]) != XxHash64.HashToUInt64(bytes[..120]))
-            return false;
+            return "header checksum mismatch";
         var h = new LayerHeader
         {
             Version = BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]),
@@ -82,26 +90,27 @@ public readonly record struct LayerHeader
             MetadataSize = BinaryPrimitives.ReadInt64LittleEndian(bytes[96..]),
             MetadataChecksum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[104..]),
         };
-        if (h.Version != CurrentVersion
-            || BinaryPrimitives.ReadUInt16LittleEndian(bytes[10..]) != 0
+        if (h.Version != CurrentVersion)
+            return $"unsupported format version {h.Version}";
+        if (BinaryPrimitives.ReadUInt16LittleEndian(bytes[10..]) != 0
             || BinaryPrimitives.ReadUInt32LittleEndian(bytes[12..]) != Size
             || h.Compression != CompressionZstd
             || h.BlockSizeLog2 is < MinBlockSizeLog2 or > MaxBlockSizeLog2)
-            return false;
+            return "unsupported header fields";
         if (h.TotalSize < Size || h.StreamLength < 0)
-            return false;
+            return "impossible sizes in the header";
         if (!InRange(h.DataOffset, h.DataSize, h.TotalSize)
             || !InRange(h.BlockIndexOffset, h.BlockIndexSize, h.TotalSize)
             || !InRange(h.MetadataOffset, h.MetadataStoredSize, h.TotalSize))
-            return false;
+            return "a section lies outside the layer";
         // One block per started BlockSize of the stream, 12 index bytes per block.
         long expectedBlocks = (h.StreamLength + h.BlockSize - 1) >> h.BlockSizeLog2;
         if (h.BlockCount != expectedBlocks || h.BlockIndexSize != (long)h.BlockCount * LayerFormat.BlockIndexEntrySize)
-            return false;
+            return "block count does not match the data size";
         if (h.MetadataSize is < LayerFormat.MetadataHeaderSize or > MaxMetadataSize || h.MetadataStoredSize <= 0)
-            return false;
+            return "impossible metadata size";
         header = h;
-        return true;
+        return null;
     }
 
     private static bool InRange(long offset, long size, long total)

@@ -37,6 +37,7 @@ public sealed class LayerReader : IDisposable
     private readonly long[] _blockOffsets;
     private readonly uint[] _blockStored;
     private readonly ulong[] _blockHashes;
+    private readonly int[] _blockVerified;  // 1 once the block's stored bytes matched its checksum; races only repeat a check
     private readonly BlockCache _cache;
     private readonly ConcurrentBag<Decompressor> _decompressors = new();
 
@@ -53,6 +54,7 @@ public sealed class LayerReader : IDisposable
         _blockOffsets = blockOffsets;
         _blockStored = blockStored;
         _blockHashes = blockHashes;
+        _blockVerified = new int[blockHashes.Length];
         InodeCount = BinaryPrimitives.ReadUInt32LittleEndian(meta.AsSpan(4));
         _entryCount = BinaryPrimitives.ReadUInt32LittleEndian(meta.AsSpan(8));
         _xattrCount = BinaryPrimitives.ReadUInt32LittleEndian(meta.AsSpan(12));
@@ -96,9 +98,8 @@ public sealed class LayerReader : IDisposable
         var headerBytes = new byte[LayerHeader.Size];
         if (length < LayerHeader.Size || ReadAt(file, headerBytes, offset) != LayerHeader.Size)
             throw new InvalidLayerException(path, "too short for a layer header");
-        if (!LayerHeader.TryRead(headerBytes, out var header))
-            throw new InvalidLayerException(path, headerBytes.AsSpan(0, 8).SequenceEqual(LayerHeader.Magic)
-                ? "corrupt or unsupported header" : "bad magic");
+        if (LayerHeader.Check(headerBytes, out var header) is { } bad)
+            throw new InvalidLayerException(path, bad);
         if (header.TotalSize > length)
             throw new InvalidLayerException(path, $"truncated: the header says {header.TotalSize} bytes, {length} are there");
 
@@ -489,6 +490,79 @@ public sealed class LayerReader : IDisposable
         return 0;
     }
 
+    /// <summary>
+    /// One extended attribute of an inode, found without allocating (the value is a slice of the
+    /// in-memory metadata): the kernel asks for security.capability or an ACL on every exec and
+    /// `ls -l`. Valid replies: 0, ENOENT, ENODATA (the inode has no such attribute).
+    /// </summary>
+    public int FindXattr(ulong ino, ReadOnlySpan<byte> name, out ReadOnlyMemory<byte> value)
+    {
+        const int ENODATA = 61;
+        value = default;
+        if (ino == 0 || ino > InodeCount)
+            return ENOENT;
+        var r = InodeRecord(ino);
+        int count = BinaryPrimitives.ReadUInt16LittleEndian(r[2..]);
+        int first = (int)BinaryPrimitives.ReadUInt32LittleEndian(r[52..]);
+        for (int i = 0; i < count; i++)
+        {
+            var x = _meta.AsSpan(_xattrsAt + (first + i) * LayerFormat.XattrSize, LayerFormat.XattrSize);
+            uint nameAt = BinaryPrimitives.ReadUInt32LittleEndian(x);
+            int nameLength = BinaryPrimitives.ReadUInt16LittleEndian(x[8..]);
+            if (!Pool(nameAt, nameLength).SequenceEqual(name))
+                continue;
+            uint valueAt = BinaryPrimitives.ReadUInt32LittleEndian(x[4..]);
+            int valueLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(x[12..]);
+            value = _meta.AsMemory(_poolAt + (int)valueAt, valueLength);
+            return 0;
+        }
+        return ENODATA;
+    }
+
+    /// <summary>
+    /// Checks every block that holds part of a regular file against its checksum, each block once
+    /// for the reader's lifetime; reads the stored bytes but decompresses nothing. For a FUSE overlay
+    /// daemon that passes a read cut short by a damaged block on as a short, zero-filled reply:
+    /// failing its open is then the only way the damage reaches the program as an error.
+    /// Valid replies: 0, ENOENT, EINVAL (not a regular file), EIO (a damaged or unreadable block).
+    /// </summary>
+    public int VerifyFile(ulong ino)
+    {
+        if (ino == 0 || ino > InodeCount)
+            return ENOENT;
+        var r = InodeRecord(ino);
+        if (r[0] != (byte)LayerFileType.Regular)
+            return EINVAL;
+        long size = BinaryPrimitives.ReadInt64LittleEndian(r[32..]);
+        if (size == 0)
+            return 0;
+        long start = (long)BinaryPrimitives.ReadUInt64LittleEndian(r[40..]);
+        int first = (int)(start >> _header.BlockSizeLog2), last = (int)((start + size - 1) >> _header.BlockSizeLog2);
+        for (int block = first; block <= last; block++)
+        {
+            if (Volatile.Read(ref _blockVerified[block]) != 0)
+                continue;
+            int stored = (int)(_blockStored[block] & LayerFormat.StoredSizeMask);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(stored);
+            try
+            {
+                int n = ReadAt(_file, buffer.AsSpan(0, stored), _base + _blockOffsets[block]);
+                if (n != stored || XxHash64.HashToUInt64(buffer.AsSpan(0, stored)) != _blockHashes[block])
+                    return EIO;
+            }
+            catch (IOException)
+            {
+                return EIO;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            Volatile.Write(ref _blockVerified[block], 1);
+        }
+        return 0;
+    }
+
     /// <summary>Reads, verifies and decompresses one block; null means EIO.</summary>
     private byte[]? LoadBlock(int index)
     {
@@ -512,6 +586,7 @@ public sealed class LayerReader : IDisposable
             }
             if (n != size || XxHash64.HashToUInt64(buffer.AsSpan(0, size)) != _blockHashes[index])
                 return null;
+            Volatile.Write(ref _blockVerified[index], 1);
             byte[] data = GC.AllocateUninitializedArray<byte>(length);
             if ((stored & LayerFormat.StoredRawFlag) != 0)
             {

@@ -26,7 +26,8 @@ public sealed record InstancePaths(string Global, string App, string Instance, s
     public string PortalDispatcherSocket => Path.Combine(PortalDispatcherDirectory, "socket");
     /// <summary>Merged root of the FUSE overlays.</summary>
     public string MergedRoot => Path.Combine(Instance, "mount");
-    public string LayerMountPoint(int index) => Path.Combine(Instance, "layers", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>Where the run's read-only layers are served, merged into one tree.</summary>
+    public string LayersMountPoint => Path.Combine(Instance, "layers");
     /// <summary>The writable layer: every uncommitted change, kept across runs.</summary>
     public string UpperDirectory => Path.Combine(DataDirectory, "root");
     /// <summary>The overlay work directory of this run (same filesystem as the upper directory).</summary>

@@ -3,13 +3,13 @@ using FlatImage.Runtime.Config;
 namespace FlatImage.Runtime.Sandbox;
 
 /// <summary>
-/// The command lines of the FUSE overlay daemons that merge the read-only layers with the
-/// writable layer. Both run in the foreground (-f) so the launcher owns the process: its exit is
+/// The command lines of the FUSE overlay daemons that stack the writable layer on the read-only
+/// view (the merged layer mount, with the scaffold of bind mount points above it). Both run in the foreground (-f) so the launcher owns the process: its exit is
 /// the overlay's end, and killing it is how a stuck overlay is stopped.
 /// </summary>
 public static class OverlayCommandLine
 {
-    /// <param name="lowerTopFirst">read-only layer mount points, top layer first (overlayfs order).</param>
+    /// <param name="lowerTopFirst">read-only directories, top first (overlayfs order).</param>
     /// <param name="squashTo">for an unprivileged caller: present every file as owned by this uid/gid.</param>
     /// <param name="allowOther">
     /// FUSE's allow_other: without it the kernel lets only the mounting uid through, so a root
@@ -33,7 +33,8 @@ public static class OverlayCommandLine
                 merged,
             ],
             // unionfs-fuse(8): cow = copy-on-write into the first (RW) branch; hide_meta_files keeps its
-            // .unionfs bookkeeping out of the guest's sight.
+            // .unionfs bookkeeping out of the guest's sight. It reads no overlay whiteouts in its
+            // branches, and needs none: the merged layer mount has applied them already.
             OverlayKind.Unionfs =>
             [
                 program, "-f", "-o", "cow,hide_meta_files" + other,
@@ -43,18 +44,6 @@ public static class OverlayCommandLine
             _ => throw new ArgumentOutOfRangeException(nameof(kind), "the bwrap overlay has no daemon"),
         };
     }
-
-    /// <summary>
-    /// fuse-overlayfs(1) with lower directories only, which mounts read-only: the read-only layers
-    /// merged into one tree, their whiteouts and opaque directories applied. unionfs-fuse is given
-    /// this as its one read-only branch, because it does not read overlay whiteouts (char 0/0
-    /// devices, opaque xattrs) in its branches and would show the files a commit deleted as
-    /// devices. (It does honour its own <c>.unionfs-fuse/&lt;path&gt;_HIDDEN~</c> markers in read-only
-    /// branches, checked by hand with unionfs-fuse 1.0; serving those from the layer filesystem
-    /// would save this hop but needs synthetic entries in every layer mount.)
-    /// </summary>
-    public static List<string> BuildReadOnlyMerge(string program, IReadOnlyList<string> lowerTopFirst, string merged, bool allowOther = false) =>
-        [program, "-f", "-o", $"lowerdir={string.Join(':', lowerTopFirst.Select(Escape))}" + (allowOther ? ",allow_other" : ""), merged];
 
     /// <summary>fuse-overlayfs splits its options on ',' and lowerdir on ':'; both are escaped with '\'.</summary>
     private static string Escape(string path) => path.Replace("\\", "\\\\").Replace(",", "\\,").Replace(":", "\\:");

@@ -22,7 +22,7 @@ public static class ToolsBundle
         using var image = ConfigStore.OpenForWriting(imagePath);
         using var held = ConfigStore.Lock(image, imagePath);
         var layout = ImageLayout.Read(image);
-        var embedded = EmbeddedLayers.Read(image, layout);
+        var embedded = EmbeddedLayers.ReadTolerant(image, layout);
         if (embedded.Layers.Count > 0)
             throw new InvalidImageException($"Invalid image '{imagePath}': it has layers already; the tools bundle goes before them");
         if (!embedded.HasToolsHeader && layout.FileLength > layout.ToolsOffset)

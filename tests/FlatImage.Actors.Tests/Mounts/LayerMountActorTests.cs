@@ -33,7 +33,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void Mounts_serves_and_unmounts_when_stopped()
     {
         var probe = CreateTestProbe();
-        var actor = Sys.ActorOf(LayerMountActor.Props(new LayerMountOptions(_layer, 0, -1, _mountpoint), probe.Ref), "layer-0");
+        var actor = Sys.ActorOf(LayerMountActor.Props(LayerMountOptions.Single(_layer, 0, -1, _mountpoint), probe.Ref), "layer-0");
         var ready = probe.ExpectMsg<MountReady>(TimeSpan.FromSeconds(15));
         Assert.Equal(_mountpoint, ready.Mountpoint);
         Assert.True(InMountinfo(_mountpoint));
@@ -50,7 +50,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void A_faulting_worker_is_logged_and_the_mount_keeps_serving()
     {
         var probe = CreateTestProbe();
-        var options = new LayerMountOptions(_layer, 0, -1, _mountpoint)
+        var options = LayerMountOptions.Single(_layer, 0, -1, _mountpoint) with
         {
             Workers = 2,
             FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_LOOKUP, 1),
@@ -79,7 +79,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     public void A_stopped_worker_is_restarted_on_the_same_connection()
     {
         var probe = CreateTestProbe();
-        var options = new LayerMountOptions(_layer, 0, -1, _mountpoint)
+        var options = LayerMountOptions.Single(_layer, 0, -1, _mountpoint) with
         {
             Workers = 1, // with one worker, a worker that stays stopped would hang the next read
             FaultInjector = FuseFaultInjection.Countdown(fuse_opcode.FUSE_LOOKUP, 1),
@@ -111,7 +111,7 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     {
         var probe = CreateTestProbe();
         var notALayer = Path.Combine(_source, "dir", "hello.txt");
-        var actor = Sys.ActorOf(LayerMountActor.Props(new LayerMountOptions(notALayer, 0, -1, _mountpoint), probe.Ref));
+        var actor = Sys.ActorOf(LayerMountActor.Props(LayerMountOptions.Single(notALayer, 0, -1, _mountpoint), probe.Ref));
         probe.Watch(actor);
         var failed = probe.ExpectMsg<MountFailed>(TimeSpan.FromSeconds(15));
         Assert.IsType<InvalidLayerException>(failed.Cause);
@@ -120,10 +120,54 @@ public sealed class LayerMountActorTests : TestKit, IDisposable
     }
 
     [Fact]
+    public void Serves_a_stack_merged_and_refuses_one_with_a_damaged_layer_naming_it()
+    {
+        string upperSource = Directory.CreateTempSubdirectory("fim-actor-upper-").FullName;
+        string upper = Path.Combine(Path.GetTempPath(), $"fim-actor-{Guid.NewGuid():N}.layer");
+        try
+        {
+            File.WriteAllText(Path.Combine(upperSource, "top.txt"), "from the top layer\n");
+            LayerWriter.Create(upperSource, upper, new LayerWriterOptions());
+            var stack = new Runtime.Image.LayerLocation[] { new(_layer, 0, -1), new(upper, 0, -1) };
+
+            var probe = CreateTestProbe();
+            var actor = Sys.ActorOf(LayerMountActor.Props(new LayerMountOptions(stack, _mountpoint), probe.Ref), "layers");
+            probe.ExpectMsg<MountReady>(TimeSpan.FromSeconds(15));
+            Assert.Equal("hello, layer mount\n", File.ReadAllText(Path.Combine(_mountpoint, "dir", "hello.txt")));
+            Assert.Equal("from the top layer\n", File.ReadAllText(Path.Combine(_mountpoint, "top.txt")));
+            Assert.Single(File.ReadLines("/proc/self/mountinfo"), l => l.Split(' ')[4] == _mountpoint);
+            probe.Watch(actor);
+            Sys.Stop(actor);
+            probe.ExpectTerminated(actor, TimeSpan.FromSeconds(15));
+            Assert.False(InMountinfo(_mountpoint));
+
+            // The top layer's magic damaged: nothing is mounted, and the failure names the layer.
+            using (var f = new FileStream(upper, FileMode.Open, FileAccess.ReadWrite))
+            {
+                f.Position = 1;
+                f.WriteByte((byte)'x');
+            }
+            var failing = Sys.ActorOf(LayerMountActor.Props(new LayerMountOptions(stack, _mountpoint), probe.Ref), "layers-damaged");
+            probe.Watch(failing);
+            var failed = probe.ExpectMsg<MountFailed>(TimeSpan.FromSeconds(15));
+            var cause = Assert.IsType<InvalidLayerException>(failed.Cause);
+            Assert.Equal(1, cause.Index);
+            Assert.Equal($"Invalid layer 1 '{upper}': bad magic", cause.Message);
+            probe.ExpectTerminated(failing, TimeSpan.FromSeconds(15));
+            Assert.False(InMountinfo(_mountpoint));
+        }
+        finally
+        {
+            Directory.Delete(upperSource, recursive: true);
+            File.Delete(upper);
+        }
+    }
+
+    [Fact]
     public void Stops_when_the_mount_is_taken_away_from_outside()
     {
         var probe = CreateTestProbe();
-        var actor = Sys.ActorOf(LayerMountActor.Props(new LayerMountOptions(_layer, 0, -1, _mountpoint), probe.Ref));
+        var actor = Sys.ActorOf(LayerMountActor.Props(LayerMountOptions.Single(_layer, 0, -1, _mountpoint), probe.Ref));
         probe.ExpectMsg<MountReady>(TimeSpan.FromSeconds(15));
         Watch(actor);
         var umount = System.Diagnostics.Process.Start("umount", _mountpoint)!;

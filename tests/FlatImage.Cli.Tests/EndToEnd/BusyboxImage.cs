@@ -9,6 +9,9 @@ public static class BusyboxImage
 {
     private static readonly Lazy<string> Layer = new(BuildLayer);
 
+    /// <summary>The busybox layer file (readable by the test user).</summary>
+    public static string LayerFile => Layer.Value;
+
     /// <summary>The test image: busybox and no libc, so whatever runs in it besides busybox (fim_portal) comes from the tools bundle.</summary>
     public static string New(Identity who, string name = "app.flatimage") => New(who, name, Layer.Value);
 

@@ -123,7 +123,7 @@ public sealed class LayerCommandTests
     }
 
     /// <summary>Builds a small tree and turns it into a layer with the image's own <c>fim-layer create</c>.</summary>
-    private static string MakeLayer(Identity who, string image, string name, params (string Path, string Content)[] files)
+    internal static string MakeLayer(Identity who, string image, string name, params (string Path, string Content)[] files)
     {
         string dir = Path.GetDirectoryName(image)!;
         string tree = Path.Combine(dir, "tree-" + name.Replace('/', '_'));
@@ -142,7 +142,7 @@ public sealed class LayerCommandTests
         return output;
     }
 
-    private static (int Index, long Offset, long Size, string Path) Parse(string line)
+    internal static (int Index, long Offset, long Size, string Path) Parse(string line)
     {
         var parts = line.Split(':', 4);
         return (int.Parse(parts[0]), long.Parse(parts[1]), long.Parse(parts[2]), parts[3]);

@@ -65,7 +65,7 @@ public sealed class LayerMountTests : IDisposable
     }
 
     [Fact]
-    public void Serves_the_top_embedded_layer_of_an_image_or_the_one_asked_for()
+    public void Serves_the_whole_stack_of_an_image_merged_or_the_one_layer_asked_for()
     {
         var who = Identity.Root;
         var (image, layer, _) = Prepare(who);
@@ -78,10 +78,20 @@ public sealed class LayerMountTests : IDisposable
         Assert.Equal(0, Launcher.Run(who, image, "fim-layer", "add", otherLayer).ExitCode);
 
         string mnt = MountPoint(who);
-        using (var top = Launcher.Start(who, image, null, "fim-layer", "mount", image, mnt))
+        using (var stack = Launcher.Start(who, image, null, "fim-layer", "mount", image, mnt))
+        {
+            WaitForMount(stack, mnt);
+            Assert.Equal("top layer\n", File.ReadAllText(Path.Combine(mnt, "top.txt")));
+            Assert.Equal("hello, layer\n", File.ReadAllText(Path.Combine(mnt, "hello.txt")));
+            Assert.Single(File.ReadLines("/proc/self/mountinfo"), l => l.Split(' ')[4] == mnt);
+            Signal(stack, "INT");
+            Assert.Equal(0, Launcher.Finish(stack).ExitCode);
+        }
+        using (var top = Launcher.Start(who, image, null, "fim-layer", "mount", image, mnt, "1"))
         {
             WaitForMount(top, mnt);
             Assert.Equal("top layer\n", File.ReadAllText(Path.Combine(mnt, "top.txt")));
+            Assert.False(File.Exists(Path.Combine(mnt, "hello.txt")));
             Signal(top, "INT");
             Assert.Equal(0, Launcher.Finish(top).ExitCode);
         }
