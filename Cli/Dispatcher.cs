@@ -49,6 +49,7 @@ public static class Dispatcher
             "fim-casefold" => SwitchCommand.Casefold(context, cursor),
             "fim-notify" => SwitchCommand.Notify(context, cursor),
             "fim-remote" => RemoteCommand.Run(context, cursor),
+            "fim-recipe" => RecipeCommand.Run(context, cursor),
             "fim-version" => VersionCommand.Run(context, cursor),
             "fim-help" => Help(context, cursor),
             "fim-layer" => LayerCommand.Run(context, cursor),
