@@ -62,8 +62,8 @@ public sealed class RecipeDownloadTests : IDisposable
     [Fact]
     public void A_server_that_trickles_is_given_up_on_as_a_whole()
     {
-        // A byte every 300 ms is never a stall of 1 s, and never done: the overall deadline (4 s) ends it.
-        _server.Trickle("/trickle", TimeSpan.FromMilliseconds(300));
+        // A byte every 100 ms is never a stall of 1 s, and never done: the overall deadline (4 s) ends it.
+        _server.Trickle("/trickle", TimeSpan.FromMilliseconds(100));
         var clock = Stopwatch.StartNew();
         Assert.Equal($"Could not download '{_server.BaseUrl}/trickle': timed out after 4 s", Failure("/trickle"));
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(3.5), TimeSpan.FromSeconds(10));
@@ -165,7 +165,7 @@ public sealed class RecipeDownloadTests : IDisposable
     {
         Assert.Equal("Blueprint does not support recipes", Assert.Throws<RecipeException>(() => PackageManager.Check("BLUEPRINT")).Message);
         var apt = PackageManager.For("DEBIAN", ["curl", "wget"]);
-        Assert.Equal(["sh", "-c", "apt-get update && apt-get install -y --no-install-recommends \"$@\"", "fim-recipe", "curl", "wget"], apt.Command);
+        Assert.Equal(["sh", "-c", "apt-get update && apt-get install -y --no-install-recommends \"$@\"", "fim-recipe", "curl", "wget"], apt.Command.ToArray());
         Assert.Equal("noninteractive", apt.Environment["DEBIAN_FRONTEND"]);
     }
 }

@@ -17,11 +17,11 @@ public sealed class RecipeParserTests
              "homepage": "https://example.org", "desktop": {"name": "App", "icon": "icons/app.svg", "categories": ["Utility"], "integrations": ["ENTRY", "icon"]}}
             """);
         Assert.Equal("d", recipe.Description);
-        Assert.Equal(["libx11-6", "python3:amd64", "hello=2.10-3"], recipe.Packages);
-        Assert.Equal(["xkb"], recipe.Dependencies);
+        Assert.Equal(["libx11-6", "python3:amd64", "hello=2.10-3"], recipe.Packages.ToArray());
+        Assert.Equal(["xkb"], recipe.Dependencies.ToArray());
         Assert.NotNull(recipe.Desktop);
         Assert.Equal("App", recipe.Desktop!.Name);
-        Assert.Equal(["entry", "icon"], recipe.Desktop.Integrations);
+        Assert.Equal(["entry", "icon"], recipe.Desktop.Integrations.ToArray());
         Assert.Equal(new Uri("http://r.example/x/debian/latest/icons/app.svg"), recipe.Desktop.IconUrl(new Uri("http://r.example/x/debian/latest/")));
         Assert.Contains("\"categories\"", recipe.Desktop.Json);
     }
