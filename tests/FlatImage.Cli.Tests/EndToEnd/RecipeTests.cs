@@ -161,6 +161,20 @@ public sealed class RecipeTests : IDisposable
         Assert.Contains($"Dependencies: 1\n  - c{depth - 1}\n", Ok(who, image, "fim-recipe", "info", $"c{depth - 2}"));
     }
 
+    [Fact]
+    public void A_progress_line_is_drawn_on_a_terminal_and_erased()
+    {
+        Recipe("blueprint", "app", ["a"], "lib");
+        Recipe("blueprint", "lib", ["b"]);
+        string image = Launcher.NewImage(Identity.Root);
+        Ok(Identity.Root, image, "fim-remote", "set", Remote);
+        // script(1) runs the launcher on a pseudo-terminal: stdout and stderr both reach it.
+        var result = Launcher.RunProcess("script", ["-qec", $"'{image}' fim-recipe fetch app", "/dev/null"], null, Path.GetDirectoryName(image));
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("\rFetching recipes: 2/2\r\x1b[2K", result.Stdout);
+        Assert.Contains("Successfully downloaded recipe 'lib'", result.Stdout);
+    }
+
     [Theory]
     [InlineData("C::fim-recipe::Missing op for 'fim-recipe' (<fetch|info|install>)")]
     [InlineData("C::fim-recipe::Invalid recipe operation", "get", "gpu")]
