@@ -85,7 +85,8 @@ public sealed class RecipeDownloader : IDisposable
             {
                 if (response.Headers.Location is not { } location)
                     throw Failure(url, $"HTTP {status} without a Location");
-                var next = new Uri(current, location);
+                if (!Uri.TryCreate(current, location, out var next))
+                    throw Failure(url, $"redirected to an invalid address '{Printable.Of(location.OriginalString)}'");
                 if (next.Scheme is not ("http" or "https"))
                     throw Failure(url, $"redirected to '{Printable.Of(next.OriginalString)}', which is not http or https");
                 if (current.Scheme == "https" && next.Scheme == "http")
