@@ -9,6 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# The recipe repository a fresh image names (`fim-remote show`): the base URL under which the
+# repository's recipes/ directory is published, so that <url>/debian/latest/<name>.json is a
+# recipe (docs/recipes.md). Set FIM_RECIPE_REMOTE to the raw-file URL of recipes/ in the project's
+# public repository for a release; an empty value builds images without a preset. The default is a
+# placeholder under the reserved .invalid domain: it never reaches anybody's server.
+FIM_RECIPE_REMOTE=${FIM_RECIPE_REMOTE-https://flatimage-recipes.invalid/recipes}
+
 scripts/install-prerequisites.sh
 
 echo "== publishing the NativeAOT launcher"
@@ -23,7 +30,7 @@ scripts/collect-tools.sh out/tools
 echo "== writing dist/blueprint.flatimage"
 mkdir -p dist
 dotnet build Build/ImageAssembler -c Release -nologo -clp:ErrorsOnly -o out/assembler
-dotnet out/assembler/ImageAssembler.dll out/launcher/flatimage out/tools dist/blueprint.flatimage
+dotnet out/assembler/ImageAssembler.dll out/launcher/flatimage out/tools dist/blueprint.flatimage "$FIM_RECIPE_REMOTE"
 # The empty blueprint has a shell: the bundled busybox. Its data directory goes to a scratch place.
 data=$(mktemp -d)
 FIM_DIR_DATA="$data" dist/blueprint.flatimage fim-exec sh -c 'echo "hello from the blueprint: $(busybox | head -1)"'

@@ -50,6 +50,7 @@ public static class Dispatcher
             "fim-notify" => SwitchCommand.Notify(context, cursor),
             "fim-desktop" => DesktopCommand.Run(context, cursor),
             "fim-remote" => RemoteCommand.Run(context, cursor),
+            "fim-recipe" => RecipeCommand.Run(context, cursor),
             "fim-version" => VersionCommand.Run(context, cursor),
             "fim-help" => Help(context, cursor),
             "fim-layer" => LayerCommand.Run(context, cursor),

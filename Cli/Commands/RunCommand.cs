@@ -28,6 +28,10 @@ public static class RunCommand
         return Run(context, args.Command, new RunRequest(asRoot, command, FromBoot: false));
     }
 
+    /// <summary><c>fim-recipe install</c>: the package manager, a container command run as root (see docs/recipes.md).</summary>
+    public static int RunAsRoot(CommandContext context, string commandWord, IReadOnlyList<string> command) =>
+        Run(context, commandWord, new RunRequest(true, command, FromBoot: false));
+
     public static int Boot(CommandContext context, string[] args) =>
         Run(context, "fim", new RunRequest(false, args, FromBoot: true));
 

@@ -32,11 +32,29 @@ public static class DataDirectory
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FIM_DIR_DATA")))
         {
-            string home = Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } h ? h : "/";
-            string dataHome = Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } x ? x : Path.Combine(home, ".local", "share");
-            string fallback = Path.Combine(dataHome, "flatimage", $"{Path.GetFileName(imagePath)}.data");
+            string fallback = FallbackFor(imagePath);
             Directory.CreateDirectory(Path.GetDirectoryName(fallback)!);
             return RuntimeDirectory.EnsureOwned(fallback, "data directory", RuntimeDirectory.OwnedDirectory.Tightened);
         }
+    }
+
+    /// <summary>
+    /// The data directory a run would have used, without creating anything: for commands that only
+    /// read what runs left there (the recipe cache).
+    /// </summary>
+    public static string Existing(string imagePath)
+    {
+        string preferred = For(imagePath);
+        if (Directory.Exists(preferred) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("FIM_DIR_DATA")))
+            return preferred;
+        string fallback = FallbackFor(imagePath);
+        return Directory.Exists(fallback) ? fallback : preferred;
+    }
+
+    private static string FallbackFor(string imagePath)
+    {
+        string home = Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } h ? h : "/";
+        string dataHome = Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } x ? x : Path.Combine(home, ".local", "share");
+        return Path.Combine(dataHome, "flatimage", $"{Path.GetFileName(imagePath)}.data");
     }
 }

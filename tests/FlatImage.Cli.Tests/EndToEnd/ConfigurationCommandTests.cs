@@ -84,7 +84,6 @@ public sealed class ConfigurationCommandTests
     [InlineData("C::fim-remote::Missing op for 'fim-remote' (<set|show|clear>)")]
     [InlineData("C::fim-remote::Invalid remote operation", "none")]
     [InlineData("C::fim-remote::Missing URL for 'set' operation", "set")]
-    [InlineData("E::fim-remote::No remote URL configured", "show")]
     [InlineData("C::fim-version::Missing op for 'fim-version' (<short|full|deps>)")]
     [InlineData("C::fim-version::Invalid version operation", "long")]
     [InlineData("C::fim-version::Invalid operation for fim-version", "none")]
