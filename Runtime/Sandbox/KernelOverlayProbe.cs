@@ -53,9 +53,9 @@ public static class KernelOverlayProbe
             foreach (string dir in new[] { "lower", "upper", "work" })
                 Directory.CreateDirectory(Path.Combine(probe, dir));
             string lower = Path.Combine(probe, "lower");
-            var argv = new List<string> { bwrap, "--die-with-parent" };
-            if (userNamespace)
-                argv.AddRange(["--unshare-user", "--uid", "0", "--gid", "0"]);
+            // Always in a user namespace: bubblewrap 0.12 makes one for root's runs too, and an
+            // unprivileged caller's needs one to mount at all.
+            var argv = new List<string> { bwrap, "--die-with-parent", "--unshare-user", "--uid", "0", "--gid", "0" };
             // The host's root, read-only, as the new root: the overlay goes onto the probe's own
             // lower directory inside it, and bwrap itself is there to run as the "program".
             argv.AddRange(["--ro-bind", "/", "/", "--overlay-src", lower,
