@@ -95,8 +95,9 @@ public sealed class MountSupervisor : ReceiveActor
     private List<string> LowerTopFirst()
     {
         string scaffold = Path.Combine(_plan.Paths.Instance, "scaffold");
-        MountPoints.CreateScaffold(scaffold, MountPoints.Targets(_plan.UserBinds.Concat(_plan.PermissionMounts)));
-        return [scaffold, .. Enumerable.Range(0, _plan.Layers.Count).Select(_plan.Paths.LayerMountPoint).Reverse()];
+        var layersTopFirst = Enumerable.Range(0, _plan.Layers.Count).Select(_plan.Paths.LayerMountPoint).Reverse().ToList();
+        MountPoints.CreateScaffold(scaffold, MountPoints.Targets(_plan.UserBinds.Concat(_plan.PermissionMounts)), layersTopFirst);
+        return [scaffold, .. layersTopFirst];
     }
 
     private void StartOverlay()

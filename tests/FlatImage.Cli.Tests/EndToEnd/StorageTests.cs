@@ -51,16 +51,19 @@ public sealed class StorageTests : IDisposable
         for (int i = 1; i <= modes.Length; i++)
         {
             string f = $"/l/f{i}", d = $"/l/d{i}";
-            string change = $"chmod 640 {f} && chmod 700 {d} && touch -d '2001-02-03 04:05:0{i}' {f} {d}"
+            // unionfs-fuse (Debian's build) has no extended attributes at all: setfattr gets ENOTSUP.
+            bool xattrs = overlay != "unionfs";
+            // /etc also holds mount points of the sandbox (/etc/passwd): its mode must not come from them.
+            string change = (i == 1 ? "chmod 750 /etc && " : "") + $"chmod 640 {f} && chmod 700 {d} && touch -d '2001-02-03 04:05:0{i}' {f} {d}"
                 + (who == Identity.Root ? $" && chown 12:34 {f} && chown 56:78 {d}" : "")
-                + $" && {SetXattr} -n user.fim -v value{i} {f} && {SetXattr} -n user.fim -v dir{i} {d}";
+                + (xattrs ? $" && {SetXattr} -n user.fim -v value{i} {f} && {SetXattr} -n user.fim -v dir{i} {d}" : "");
             MustSucceed(Run(who, image, "fim-root", "sh", "-c", change));
-            string view = $"stat -c '%n %a %u:%g %Y' {f} {d}; {GetXattr} {f}; {GetXattr} {d}; cat {f}; ls {d}";
+            string view = $"stat -c '%n %a %u:%g %Y' {f} {d}; stat -c '%n %a' /etc; " + (xattrs ? $"{GetXattr} {f}; {GetXattr} {d}; " : "") + $"cat {f}; ls {d}";
             string before = Output(who, image, view);
             long mtime = new DateTimeOffset(2001, 2, 3, 4, 5, i, TimeSpan.Zero).ToUnixTimeSeconds();
             Assert.Contains($"{f} 640 {(who == Identity.Root ? "12:34" : "0:0")} {mtime}\n", before);
             Assert.Contains($"{d} 700 {(who == Identity.Root ? "56:78" : "0:0")} {mtime}\n", before);
-            Assert.Contains($"value{i}dir{i}lower f{i}\nin\n", before);
+            Assert.Contains("/etc 750\n" + (xattrs ? $"value{i}dir{i}" : "") + $"lower f{i}\nin\n", before);
 
             Commit(who, image, modes[i - 1]);
             Assert.Empty(Directory.EnumerateFileSystemEntries(Upper(image)));
@@ -137,8 +140,10 @@ public sealed class StorageTests : IDisposable
         Assert.Equal("Filesystem appended to binary without errors\nFinished erasing files\n", first.Stdout);
         string tmp = Path.Combine(DataDir(image), "tmp");
         string aside = Assert.Single(Directory.GetDirectories(tmp, "erasing*"));
-        Assert.Equal($"W::fim-layer::Could not remove file '{Path.Combine(aside, "junk", "stuck")}'\n",
-            string.Concat(first.Stderr.Split('\n').Where(l => l.StartsWith("W::") || l.StartsWith("E::")).Select(l => l + "\n")));
+        // What stays is what lies in the blocked directory: the file, and fuse-overlayfs' own opaque marker next to it.
+        var warnings = first.Stderr.Split('\n').Where(l => l.StartsWith("W::") || l.StartsWith("E::")).ToList();
+        Assert.Contains($"W::fim-layer::Could not remove file '{Path.Combine(aside, "junk", "stuck")}'", warnings);
+        Assert.All(warnings, w => Assert.StartsWith($"W::fim-layer::Could not remove file '{Path.Combine(aside, "junk")}/", w));
         Assert.Empty(Directory.EnumerateFileSystemEntries(Upper(image)));
         Assert.Equal("stuck\nkept\n", Output(who, image, "cat /junk/stuck /kept"));
 
