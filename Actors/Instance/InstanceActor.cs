@@ -109,7 +109,9 @@ public sealed class InstanceActor : ReceiveActor
         {
             // fim_portal is the guest's init: it starts the program and serves fim-instance exec.
             command.Insert(0, init);
-            env.Add($"{PortalDaemon.InitVariable}=1");
+            // Its value is the command word its own failure lines name: under the kernel overlay the
+            // host has no view of the tree, so "Command not found" is the init's to say.
+            env.Add($"{PortalDaemon.InitVariable}={plan.Origin}");
         }
         var spec = plan.SandboxFor(ready.Root, command, cwd);
         var args = BwrapCommandLine.Build(spec);

@@ -5,7 +5,7 @@ namespace FlatImage.Portal;
 
 /// <summary>
 /// <c>fim_portal &lt;program&gt; [args...]</c> runs a host command from inside the container
-/// (cli.md §3.18); started by the launcher with <see cref="PortalDaemon.InitVariable"/>=1 it is
+/// (cli.md §3.18); started by the launcher with <see cref="PortalDaemon.InitVariable"/> set it is
 /// instead the instance's init (<see cref="PortalDaemon"/>). Failures of its own are one
 /// <c>E::fim_portal::</c> line and status 1.
 /// </summary>
@@ -18,8 +18,12 @@ public static class Program
         // An inherited SIG_IGN would make the kernel reap our children and lose their statuses.
         Stdlib.signal(Stdlib.SIGCHLD, Stdlib.SIG_DFL);
 
-        if (Environment.GetEnvironmentVariable(PortalDaemon.InitVariable) == "1")
-            return PortalDaemon.Run(args, message => Error(message));
+        if (Environment.GetEnvironmentVariable(PortalDaemon.InitVariable) is { Length: > 0 } init)
+        {
+            // The launcher names the command its lines speak for (fim-exec, fim-root, fim); anything else is ours.
+            string origin = init is "fim" or "fim-exec" or "fim-root" ? init : Origin;
+            return PortalDaemon.Run(args, message => Error(message, origin));
+        }
 
         if (args.Length == 0)
             return Error("No arguments for dispatcher");
@@ -35,10 +39,10 @@ public static class Program
         return result.Status;
     }
 
-    private static int Error(string message)
+    private static int Error(string message, string origin = Origin)
     {
         using var stderr = Console.OpenStandardError();
-        stderr.Write(System.Text.Encoding.UTF8.GetBytes($"E::{Origin}::{message}\n"));
+        stderr.Write(System.Text.Encoding.UTF8.GetBytes($"E::{origin}::{message}\n"));
         return 1;
     }
 }

@@ -121,7 +121,10 @@ public static class RunPlanner
         return new RunPlan(
             imagePath, launcherPath, paths, LayerStack.Resolve(imagePath, warn), overlay, overlayProgram, lowerMergeProgram, bwrap,
             identity, hostIdentity, config, env, userBinds, permissionMounts, command,
-            request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit);
+            request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit)
+        {
+            Origin = request.FromBoot ? "fim" : request.AsRoot ? "fim-root" : "fim-exec",
+        };
     }
 
     /// <summary>
