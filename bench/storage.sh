@@ -51,7 +51,8 @@ squashfuse_ll "$work/tree.sqfs" \$d/lower
 fuse-overlayfs -o lowerdir=\$d/lower,upperdir=\$d/upper,workdir=\$d/work,squash_to_uid=$uid,squash_to_gid=$gid \$d/merged 2>/dev/null
 bwrap --unshare-user --uid 0 --gid 0 --bind \$d/merged / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid --unshare-net --die-with-parent "\$@"
 fusermount3 -u \$d/merged
-fusermount3 -u \$d/lower
+# fuse-overlayfs may still hold the lower mount for an instant after its own unmount: lazily.
+fusermount3 -u -z \$d/lower
 rm -rf \$d
 SH
 cat > "$work/peer-b.sh" <<SH
@@ -76,7 +77,7 @@ done
 overlay=$("${as_user[@]}" "$work/debian.flatimage" fim-overlay show)
 
 drop='sync; echo 3 > /proc/sys/vm/drop_caches'
-bench() { # name-suffix program runs prepare...
+bench() { # label program runs hyperfine-options...
     local label=$1 program=$2 n=$3; shift 3
     hyperfine -N "$@" --runs "$n" --export-json "$work/$label.json" \
         -n "debian.flatimage fim-exec ($overlay)" "${as_user[*]} $work/debian.flatimage fim-exec sh -c '$program'" \
