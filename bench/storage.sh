@@ -76,7 +76,8 @@ for program in true "$read_heavy"; do
 done
 overlay=$("${as_user[@]}" "$work/debian.flatimage" fim-overlay show)
 
-drop='sync; echo 3 > /proc/sys/vm/drop_caches'
+# hyperfine -N runs --prepare without a shell too.
+drop="sh -c 'sync; echo 3 > /proc/sys/vm/drop_caches'"
 bench() { # label program runs hyperfine-options...
     local label=$1 program=$2 n=$3; shift 3
     hyperfine -N "$@" --runs "$n" --export-json "$work/$label.json" \
