@@ -13,11 +13,10 @@
 #     image reaches the same archive the host does;
 #   - no downloaded .debs and no package lists: `apt-get update` fetches fresh ones, and the image
 #     does not carry 80 MB of stale indexes;
-#   - the image's writable overlay is unionfs-fuse: fuse-overlayfs (1.10 in Debian 12) run as an
-#     unprivileged user cannot create a directory whose mode lacks owner write permission — it
-#     builds it in its work dir and then cannot rename it into place (EACCES) — and dpkg creates
-#     every new directory with mode 0 before fixing its permissions, so `apt-get install` fails
-#     there. unionfs-fuse creates in place. (FlatImage's own fallback overlay is unionfs too.)
+#   - the writable overlay is the default one, bwrap's kernel overlay: the kernel creates and
+#     renames the mode-0 directories dpkg makes as the namespace's root. (fuse-overlayfs, run by an
+#     unprivileged user, cannot: it builds a new directory in its work dir and then cannot rename
+#     it into place, EACCES, even in 1.14; unionfs-fuse creates in place and works too.)
 #     `fim-overlay set` changes it per image.
 # --keep-rootfs leaves the prepared tree in <dir> (the benchmark compares it with mksquashfs).
 # Needs root: debootstrap the first time, and a root-owned tree for the layer.
@@ -79,7 +78,6 @@ tmp="$(dirname "$out")/.$(basename "$out").tmp"
 cp "$blueprint" "$tmp"
 "$tmp" fim-layer create "$rootfs" "$work/debian.layer"
 "$tmp" fim-layer add "$work/debian.layer"
-"$tmp" fim-overlay set unionfs
 mv "$tmp" "$out"
 
 if [ -n "$keep" ]; then

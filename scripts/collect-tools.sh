@@ -3,6 +3,10 @@
 #   bin/   the tools
 #   lib/   the shared libraries the dynamic ones need, and the dynamic loader
 #   sbin/  one symlink per busybox applet (cli.md §10: FIM_DIR_APP_SBIN)
+#   deps.tsv  one line per tool for `fim-version deps`: name, version, licence (SPDX), source URL,
+#          sha256 (of the source tarball for what we build from source, else of the binary as its
+#          Debian package installed it, before patchelf); recorded here, where the facts are
+#          known, so a run never has to probe a tool for its version
 #
 # The exodus technique, without wrapper scripts: each dynamic tool gets DT_RPATH $ORIGIN/../lib
 # (--force-rpath: a DT_RUNPATH would let the guest's LD_LIBRARY_PATH win, and would not apply to
@@ -16,14 +20,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: collect-tools.sh OUT_DIR}
 
-# name in bin/ | source | optional (missing is fine) — one more tool is one more line.
+# bubblewrap >= 0.9 for the kernel overlay: built from upstream source (Debian 12 has 0.8).
+bwrap=$(scripts/build-bubblewrap.sh)
+
+# name in bin/ | source | dependency name (fim-version deps) | SPDX licence | optional (missing is fine)
+# — one more tool is one more line. fuse-overlayfs stays Debian 12's 1.10: 1.14 (trixie) was
+# checked by hand and fails the same way for an unprivileged user creating a mode-0 directory
+# (EACCES), so it would not let dpkg run on it; see docs/storage.md.
 tools=(
-  "busybox        /bin/busybox"
-  "bash           /bin/bash"
-  "bwrap          /usr/bin/bwrap"
-  "fuse-overlayfs /usr/bin/fuse-overlayfs"
-  "unionfs        /usr/bin/unionfs"
-  "fim_portal     out/portal/fim_portal     optional"
+  "busybox        /bin/busybox              busybox        GPL-2.0-only"
+  "bash           /bin/bash                 bash           GPL-3.0-or-later"
+  "bwrap          $bwrap                    bubblewrap     LGPL-2.0-or-later"
+  "fuse-overlayfs /usr/bin/fuse-overlayfs   fuse-overlayfs GPL-3.0-or-later"
+  "unionfs        /usr/bin/unionfs          unionfs-fuse   BSD-3-Clause"
+  "fim_portal     out/portal/fim_portal     fim_portal     NOASSERTION      optional"
 )
 
 # Must match ToolsExtractor.LoaderPlaceholder: the marker, padded to 511 bytes (+ NUL = 512), room
@@ -38,14 +48,39 @@ mkdir -p "$out/bin" "$out/lib" "$out/sbin"
 
 is_dynamic() { LC_ALL=C readelf -lW "$1" 2>/dev/null | grep -q 'Requesting program interpreter'; }
 
+# "version<TAB>source URL<TAB>sha256" of a tool: the Debian package that installed it, or for our
+# own builds what their build script pins.
+provenance() {
+  local name=$1 source=$2 pkg
+  case "$name" in
+    bwrap)
+      scripts/build-bubblewrap.sh info
+      return ;;
+    fim_portal)
+      # ours: the launcher's version and commit, built from Cli/Portal of this repository
+      printf '%s+%s\t%s\t%s\n' "$(sed -n 's:.*<FimVersion[^>]*>\([^<]*\)<.*:\1:p' Runtime/FlatImage.Runtime.csproj)" \
+        "$(git rev-parse --short=7 HEAD 2>/dev/null || echo 0000000)" "Cli/Portal of FlatImage for .NET" \
+        "$(sha256sum < "$source" | cut -d' ' -f1)"
+      return ;;
+  esac
+  pkg=$(dpkg -S "$source" 2>/dev/null | head -n1 | cut -d: -f1) || true
+  [ -n "$pkg" ] || pkg=$(dpkg -S "$(readlink -f "$source")" 2>/dev/null | head -n1 | cut -d: -f1) || true
+  [ -n "$pkg" ] || { echo "collect-tools: no Debian package owns $source" >&2; exit 1; }
+  printf '%s\t%s\n' "$(dpkg-query -W -f='${Version}\thttps://sources.debian.org/src/${source:Package}/${source:Version}/' "$pkg")" \
+    "$(sha256sum < "$source" | cut -d' ' -f1)"
+}
+
+: > "$out/deps.tsv"
 for line in "${tools[@]}"; do
-  read -r name source optional <<<"$line"
+  read -r name source dep license optional <<<"$line"
   if [ ! -e "$source" ]; then
     [ "${optional:-}" = optional ] && { echo "collect-tools: $name not built yet ($source), left out"; continue; }
     echo "collect-tools: $source is missing (scripts/install-prerequisites.sh)" >&2
     exit 1
   fi
   install -m 0755 "$source" "$out/bin/$name"
+  IFS=$'\t' read -r version url sha < <(provenance "$name" "$source")
+  printf '%s\t%s\t%s\t%s\t%s\n' "$dep" "$version" "$license" "$url" "$sha" >> "$out/deps.tsv"
   is_dynamic "$out/bin/$name" || continue
 
   # ldd lists every library of the whole dependency tree with the path the host resolves it to,

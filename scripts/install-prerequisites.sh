@@ -9,6 +9,8 @@ packages=(
   clang zlib1g-dev git
   # the tools bundle: give each dynamic tool its own RPATH and loader placeholder (collect-tools.sh)
   patchelf binutils
+  # the tools bundle: bubblewrap built from upstream source (scripts/build-bubblewrap.sh)
+  gcc meson ninja-build pkg-config libcap-dev xz-utils
   # run time and tests: the sandbox, FUSE, overlays, the busybox test userland, xattr tools, setpriv
   bubblewrap fuse3 fuse-overlayfs unionfs-fuse busybox-static attr util-linux passwd
   # desktop integration: the host tools that judge and use it in the tests (entry validation, the

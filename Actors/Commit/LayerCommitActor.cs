@@ -27,11 +27,13 @@ public sealed class LayerCommitActor : ReceiveActor
     {
         bool placed = false;
         string? savedTo = null;
+        var notRemoved = new List<(string Path, bool IsDirectory)>();
         try
         {
             savedTo = LayerCommit.Run(request.ImagePath, request.Mode, request.Destination, request.Options, request.Progress,
-                target => { placed = true; savedTo = target; }, CancellationToken.None);
-            return new CommitLayerResult(placed, savedTo, null);
+                target => { placed = true; savedTo = target; }, CancellationToken.None, notRemoved);
+            return new CommitLayerResult(placed, savedTo, null,
+                notRemoved.Count == 0 ? null : [.. notRemoved.Select(n => n.IsDirectory ? $"Could not remove directory '{n.Path}'" : $"Could not remove file '{n.Path}'")]);
         }
         catch (CommitException e)
         {
@@ -50,6 +52,8 @@ public sealed record CommitLayer(string ImagePath, CommitMode Mode, string? Dest
 
 /// <summary>
 /// The outcome: <paramref name="Placed"/> once the new layer is durable (then <paramref name="SavedTo"/>
-/// is its path, null for a binary commit); <paramref name="Error"/> is the primary message of a failure.
+/// is its path, null for a binary commit); <paramref name="Error"/> is the primary message of a failure;
+/// <paramref name="Warnings"/> name what of the old writable layer could not be deleted (null when
+/// everything was): the commit itself succeeded, the writable layer is empty.
 /// </summary>
-public sealed record CommitLayerResult(bool Placed, string? SavedTo, string? Error);
+public sealed record CommitLayerResult(bool Placed, string? SavedTo, string? Error, IReadOnlyList<string>? Warnings = null);

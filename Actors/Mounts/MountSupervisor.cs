@@ -98,7 +98,8 @@ public sealed class MountSupervisor : ReceiveActor
     private void StartOverlay(string? merged)
     {
         string scaffold = Path.Combine(_plan.Paths.Instance, "scaffold");
-        MountPoints.CreateScaffold(scaffold, MountPoints.Targets(_plan.UserBinds.Concat(_plan.PermissionMounts), _plan.Paths));
+        // The scaffold's directories take their attributes from the layers' (the merged view) at the same path.
+        MountPoints.CreateScaffold(scaffold, MountPoints.Targets(_plan.UserBinds.Concat(_plan.PermissionMounts), _plan.Paths), merged is null ? [] : [merged]);
         List<string> lowers = merged is null ? [scaffold] : [scaffold, merged];
         if (_plan.Overlay == OverlayKind.Bwrap)
         {

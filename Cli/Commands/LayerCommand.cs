@@ -75,6 +75,8 @@ public static class LayerCommand
             }
             if (result.Error is not null)
                 throw new CommandException(result.Error, critical: false);
+            foreach (string warning in result.Warnings ?? [])
+                context.Warn("fim-layer", warning);
             context.Out.WriteLine("Finished erasing files");
             return 0;
         }

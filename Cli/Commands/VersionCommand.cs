@@ -1,5 +1,6 @@
 using FlatImage.Cli.CommandLine;
 using FlatImage.Runtime;
+using FlatImage.Runtime.Tools;
 
 namespace FlatImage.Cli.Commands;
 
@@ -30,10 +31,16 @@ public static class VersionCommand
                 return 0;
             case "deps":
                 args.End();
+                // The .NET packages compiled into the launcher, and the tools its bundle carries.
+                var deps = BundledDependencies.All
+                    .Concat(ToolsManifest.Read(context.ImagePath).Select(t => (t.Name, t.Version, t.License, t.Source, t.Sha)))
+                    .DistinctBy(d => d.Name, StringComparer.Ordinal)
+                    .OrderBy(d => d.Name, StringComparer.Ordinal)
+                    .ToList();
                 context.Out.WriteLine(JsonText.Write(w =>
                 {
                     w.WriteStartObject();
-                    foreach (var dep in BundledDependencies.All.OrderBy(d => d.Name, StringComparer.Ordinal))
+                    foreach (var dep in deps)
                     {
                         w.WriteStartObject(dep.Name);
                         w.WriteStartArray("licenses");

@@ -5,7 +5,7 @@ namespace FlatImage.Portal;
 
 /// <summary>
 /// <c>fim_portal &lt;program&gt; [args...]</c> runs a host command from inside the container
-/// (cli.md §3.18); started by the launcher with <see cref="PortalDaemon.InitVariable"/>=1 it is
+/// (cli.md §3.18); started by the launcher with <see cref="PortalDaemon.InitVariable"/> set it is
 /// instead the instance's init (<see cref="PortalDaemon"/>). Failures of its own are one
 /// <c>E::fim_portal::</c> line and status 1.
 /// </summary>
@@ -39,8 +39,12 @@ public static class Program
 
     private static int Run(string[] args)
     {
-        if (Environment.GetEnvironmentVariable(PortalDaemon.InitVariable) == "1")
-            return PortalDaemon.Run(args, message => Error(message));
+        if (Environment.GetEnvironmentVariable(PortalDaemon.InitVariable) is { Length: > 0 } init)
+        {
+            // The launcher names the command its lines speak for (fim-exec, fim-root, fim); anything else is ours.
+            string origin = init is "fim" or "fim-exec" or "fim-root" ? init : Origin;
+            return PortalDaemon.Run(args, message => Error(message, origin));
+        }
         // The tools bundle links xdg-open to this program.
         if (Path.GetFileName(Environment.GetCommandLineArgs()[0]) == XdgOpen.Name)
             return XdgOpen.Run(args, message => Error(message, XdgOpen.Name));

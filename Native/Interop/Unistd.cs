@@ -16,6 +16,9 @@ public static unsafe partial class Unistd
     [LibraryImport(Libc, EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int access(string path, int mode);
 
+    [LibraryImport(Libc, EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lchown(string path, uint owner, uint group);
+
     [LibraryImport(Libc, SetLastError = true)]
     public static partial uint getuid();
 

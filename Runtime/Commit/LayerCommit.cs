@@ -33,11 +33,20 @@ public static partial class LayerCommit
     /// <summary>Test hook: once the layer is placed, before the writable layer is cleared, create this marker file and stall.</summary>
     public const string StallClearVariable = "FIM_TEST_STALL_COMMIT_CLEAR";
 
+    /// <summary>Where an old writable layer goes (<c>&lt;data&gt;/tmp/erasing-…</c>) while it is deleted.</summary>
+    private const string ErasingPrefix = "erasing";
+
     /// <summary>Runs the commit; returns the path the layer was saved to (null for <see cref="CommitMode.Binary"/>).</summary>
     /// <param name="placed">called once the layer is placed, before the writable layer is cleared (for the confirmation line).</param>
+    /// <param name="notRemoved">
+    /// receives each path of the old writable layer that could not be deleted (files another owner
+    /// left), and whether it is a directory. The writable layer is empty all the same: those stay
+    /// set aside under <c>&lt;data&gt;/tmp</c>, outside every view, and the next commit tries again.
+    /// </param>
     /// <exception cref="CommitException">refused (a run is active, the destination exists, too many layers).</exception>
     public static string? Run(string imagePath, CommitMode mode, string? destination, LayerWriterOptions options,
-        IProgress<LayerProgress>? progress, Action<string?>? placed, CancellationToken ct)
+        IProgress<LayerProgress>? progress, Action<string?>? placed, CancellationToken ct,
+        ICollection<(string Path, bool IsDirectory)>? notRemoved = null)
     {
         string data = DataDirectory.CreateForRun(imagePath);
         using var held = DataDirectoryLock.TryAcquireExclusive(data)
@@ -58,8 +67,12 @@ public static partial class LayerCommit
         Directory.CreateDirectory(tmpDir);
         string temp = Path.Combine(tmpDir, "layer.tmp");
         File.Delete(temp); // left by an interrupted commit: its upper data is still in place
-        string erasing = Path.Combine(tmpDir, "erasing");
-        TreeRemover.RemoveWithoutCrossingMounts(erasing); // an old writable layer whose layer was placed
+        // Old writable layers whose layers were placed, that an earlier commit could not delete
+        // (and warned about): another try, quietly. What still stays never blocks this commit,
+        // because every commit sets its old writable layer aside under a name of its own.
+        foreach (string leftover in Directory.EnumerateDirectories(tmpDir, ErasingPrefix + "*"))
+            TreeRemover.RemoveWithoutCrossingMounts(leftover);
+        string erasing = Path.Combine(tmpDir, $"{ErasingPrefix}-{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Environment.ProcessId}");
 
         // The caller's passwd and group entries are the run's, not the image's: out before scanning.
         GuestAccounts.RemoveCallerEntries(upper, () => LayerStack.Resolve(imagePath, _ => { }), data);
@@ -67,7 +80,16 @@ public static partial class LayerCommit
         var host = HostIdentity.Current();
         LayerSourceNode root;
         using (var lower = new LowerDirectories(imagePath))
-            root = OverlayUpperScanner.Scan(upper, host.Uid, host.Gid, skipped, ct, lower.Find);
+        {
+            try
+            {
+                root = OverlayUpperScanner.Scan(upper, host.Uid, host.Gid, skipped, ct, lower.Find, lower.HasEntries);
+            }
+            catch (NotSupportedException e)
+            {
+                throw new CommitException($"Cannot commit the writable layer: {e.Message}");
+            }
+        }
         try
         {
             using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
@@ -112,7 +134,7 @@ public static partial class LayerCommit
             Stall(clearMarker);
         placed?.Invoke(target);
 
-        ClearUpper(upper, erasing, skipped);
+        ClearUpper(upper, erasing, skipped, notRemoved);
         return target;
     }
 
@@ -225,7 +247,7 @@ public static partial class LayerCommit
     /// must stay, so with any of those the entries are deleted one by one instead.
     /// Mounts are never crossed.
     /// </summary>
-    private static void ClearUpper(string upper, string erasing, List<string> skipped)
+    private static void ClearUpper(string upper, string erasing, List<string> skipped, ICollection<(string, bool)>? notRemoved)
     {
         if (skipped.Count == 0)
         {
@@ -234,7 +256,7 @@ public static partial class LayerCommit
             Directory.CreateDirectory(upper, mode);
             RawPathFiles.FsyncDirectory(Path.GetDirectoryName(upper)!);
             RawPathFiles.FsyncDirectory(Path.GetDirectoryName(erasing)!);
-            TreeRemover.RemoveWithoutCrossingMounts(erasing);
+            TreeRemover.RemoveWithoutCrossingMounts(erasing, notRemoved);
             return;
         }
         var keep = new HashSet<string>(skipped.Select(s => s.TrimEnd('/')), StringComparer.Ordinal);
@@ -243,9 +265,18 @@ public static partial class LayerCommit
             if (keep.Any(k => k == entry || k.StartsWith(entry + "/", StringComparison.Ordinal)))
                 continue;
             if (FileStatus.TryLstat(Encoding.UTF8.GetBytes(entry), out var st) == 0 && st.FileType == Native.Interop.Stat.S_IFDIR)
-                TreeRemover.RemoveWithoutCrossingMounts(entry);
-            else
+            {
+                TreeRemover.RemoveWithoutCrossingMounts(entry, notRemoved);
+                continue;
+            }
+            try
+            {
                 File.Delete(entry);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                notRemoved?.Add((entry, false));
+            }
         }
         RawPathFiles.FsyncDirectory(upper);
     }

@@ -5,8 +5,8 @@ namespace FlatImage.Runtime.Commit;
 
 /// <summary>
 /// Looks directories up in the image's read-only stack (cli.md §13.1), top layer first, for the
-/// commit of a unionfs-fuse writable layer: see <see cref="OverlayUpperScanner.Scan"/>. The
-/// readers open on first use, since an overlayfs commit never needs them.
+/// commit of a writable layer: see <see cref="OverlayUpperScanner.Scan"/>. The readers open on
+/// first use, since most commits need them for a few paths or none.
 /// </summary>
 public sealed class LowerDirectories(string imagePath) : IDisposable
 {
@@ -15,24 +15,8 @@ public sealed class LowerDirectories(string imagePath) : IDisposable
     /// <summary>The topmost lower directory at <paramref name="path"/>, as a childless node with its attributes; null if none.</summary>
     public LayerSourceNode? Find(IReadOnlyList<byte[]> path)
     {
-        _readers ??= OpenAll();
-        for (int i = _readers.Count - 1; i >= 0; i--)
+        foreach (var (_, inode) in VisibleDirectories(path))
         {
-            var reader = _readers[i];
-            ulong ino = LayerReader.RootInode;
-            bool found = true;
-            foreach (byte[] name in path)
-            {
-                if (reader.Lookup(ino, name, out ino) != 0)
-                {
-                    found = false;
-                    break;
-                }
-            }
-            if (!found || !reader.TryGetInode(ino, out var inode))
-                continue;
-            if (inode.Type != LayerFileType.Directory)
-                return null; // a file (or whiteout) hides whatever directory lies below
             return new LayerSourceNode(LayerFileType.Directory)
             {
                 Permissions = inode.Mode & 0xFFF,
@@ -43,6 +27,60 @@ public sealed class LowerDirectories(string imagePath) : IDisposable
             };
         }
         return null;
+    }
+
+    /// <summary>Whether the lower stack shows a directory at <paramref name="path"/> with anything in it: what an opaque directory there would hide.</summary>
+    public bool HasEntries(IReadOnlyList<byte[]> path)
+    {
+        var whitedOut = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (reader, inode) in VisibleDirectories(path))
+        {
+            bool any = false;
+            reader.ReadDirectory(inode.Ino, 0, (long _, ReadOnlySpan<byte> name, ulong _, in LayerInode child) =>
+            {
+                string n = Convert.ToBase64String(name);
+                if (child.Type == LayerFileType.Whiteout)
+                    whitedOut.Add(n);
+                else if (!whitedOut.Contains(n))
+                    any = true;
+                return !any;
+            });
+            if (any)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The directories at <paramref name="path"/> through the stack, top layer first, as the merged
+    /// view shows them: the walk ends at a layer where the path or one of its parents is not a
+    /// directory (a file or whiteout hides everything below it) or is opaque.
+    /// </summary>
+    private IEnumerable<(LayerReader Reader, LayerInode Inode)> VisibleDirectories(IReadOnlyList<byte[]> path)
+    {
+        _readers ??= OpenAll();
+        for (int i = _readers.Count - 1; i >= 0; i--)
+        {
+            var reader = _readers[i];
+            ulong ino = LayerReader.RootInode;
+            bool found = reader.TryGetInode(ino, out var inode);
+            bool lastLayer = false;
+            foreach (byte[] name in path)
+            {
+                if (reader.Lookup(ino, name, out ino) != 0 || !reader.TryGetInode(ino, out inode))
+                {
+                    found = false;
+                    break;
+                }
+                if (inode.Type != LayerFileType.Directory)
+                    yield break;
+                lastLayer |= inode.Opaque;
+            }
+            if (found)
+                yield return (reader, inode);
+            if (lastLayer)
+                yield break;
+        }
     }
 
     public void Dispose()

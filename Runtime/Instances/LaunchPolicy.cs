@@ -77,7 +77,9 @@ public static class LaunchPolicy
         {
             // fim_portal is the guest's init: it starts the program and serves fim-instance exec.
             command.Insert(0, init);
-            environment.Add($"{PortalDaemon.InitVariable}=1");
+            // Its value is the command word its own failure lines name: under the kernel overlay the
+            // host has no view of the tree, so "Command not found" is the init's to say.
+            environment.Add($"{PortalDaemon.InitVariable}={plan.Origin}");
         }
         var arguments = BwrapCommandLine.Build(plan.SandboxFor(root, command, cwd));
         try

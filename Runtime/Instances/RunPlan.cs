@@ -28,6 +28,9 @@ public sealed record RunPlan(
     string HostWorkingDirectory,
     string? PortalInit)
 {
+    /// <summary>The command word a failure line names (<c>fim-exec</c>, <c>fim-root</c>, <c>fim</c> for the default boot).</summary>
+    public string Origin { get; init; } = "fim";
+
     /// <summary>The run may call host commands through fim_portal (cli.md §16b).</summary>
     public bool HostPortal => Config.Permissions.HasFlag(Permissions.Portal);
 

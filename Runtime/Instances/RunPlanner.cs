@@ -73,11 +73,9 @@ public static class RunPlanner
         var overlay = EffectiveSettings.Overlay(config, out bool casefoldFallback);
         if (casefoldFallback)
             warn("casefold cannot be used with bwrap overlayfs, falling back to unionfs");
-        if (overlay == OverlayKind.Bwrap && !HostTools.BwrapHasOverlay(bwrap))
-        {
-            WarnOnce(paths, "bwrap-overlay", warn, $"{bwrap} has no overlay support (needs bubblewrap >= 0.9), using fuse-overlayfs");
+        if (overlay == OverlayKind.Bwrap
+            && !KernelOverlayProbe.Works(bwrap, Path.GetDirectoryName(paths.WorkDirectory)!, hostIdentity.Uid != 0, warn))
             overlay = OverlayKind.Overlayfs;
-        }
         string? overlayProgram = overlay switch
         {
             OverlayKind.Overlayfs => HostTools.Find("fuse-overlayfs", bundledBin) ?? throw new ToolMissingException("fuse-overlayfs"),
@@ -125,7 +123,10 @@ public static class RunPlanner
         return new RunPlan(
             imagePath, launcherPath, paths, layers, overlay, overlayProgram, bwrap,
             identity, hostIdentity, config, env, userBinds, permissionMounts, command,
-            request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit);
+            request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit)
+        {
+            Origin = request.FromBoot ? "fim" : request.AsRoot ? "fim-root" : "fim-exec",
+        };
     }
 
     /// <summary>
@@ -159,15 +160,5 @@ public static class RunPlanner
         foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
             env[(string)e.Key] = (string?)e.Value ?? "";
         return env;
-    }
-
-    /// <summary>A warning a user cannot act on every run is said once per launcher build (a marker in the private app directory).</summary>
-    private static void WarnOnce(InstancePaths paths, string key, Action<string> warn, string message)
-    {
-        string marker = Path.Combine(paths.App, $".warned-{key}");
-        if (File.Exists(marker))
-            return;
-        warn(message);
-        File.WriteAllText(marker, message + "\n");
     }
 }

@@ -3,18 +3,29 @@ using System.Text;
 namespace FlatImage.Runtime.Layers;
 
 /// <summary>
-/// Reads a writable layer (the upper directory of fuse-overlayfs or unionfs-fuse) into the tree a
-/// committed layer is built from. The directory is scanned exactly as <c>fim-layer create</c> scans
+/// Reads a writable layer (the upper directory of the kernel overlay, fuse-overlayfs or
+/// unionfs-fuse) into the tree a committed layer is built from. The directory is scanned exactly as <c>fim-layer create</c> scans
 /// one (<see cref="LayerSourceScanner"/>); then the overlay's own bookkeeping is turned into what
 /// our format records natively, so the new layer hides the same lower paths the overlay hid:
 /// <list type="bullet">
-/// <item>a character device 0/0 (what fuse-overlayfs writes, as root and in a user namespace alike)
-/// or a <c>.wh.&lt;name&gt;</c> file (its fallback where it cannot mknod) is a deleted lower path: a whiteout named <c>&lt;name&gt;</c>;</item>
-/// <item>a directory with <c>trusted.overlay.opaque=y</c> or <c>user.fuseoverlayfs.opaque=y</c>, or holding
-/// a <c>.wh..wh..opq</c> file or <c>.wh..opq</c> device, replaced a lower directory: it becomes opaque
-/// (fuse-overlayfs 1.x writes all three, checked by hand as root and unprivileged);</item>
+/// <item>a character device 0/0 (what the kernel overlay and fuse-overlayfs write, as root and in a
+/// user namespace alike), a <c>.wh.&lt;name&gt;</c> file (fuse-overlayfs' fallback where it cannot mknod)
+/// or an empty file carrying <c>user.overlay.whiteout</c>/<c>trusted.overlay.whiteout</c> (the
+/// kernel's "xwhiteout") is a deleted lower path: a whiteout named <c>&lt;name&gt;</c>;</item>
+/// <item>a directory with <c>trusted.overlay.opaque</c> or <c>user.overlay.opaque</c> (the kernel
+/// overlay: trusted.* when mounted by real root, user.* in a user namespace) or
+/// <c>user.fuseoverlayfs.opaque</c> set to <c>y</c>, or holding a <c>.wh..wh..opq</c> file or
+/// <c>.wh..opq</c> device, may have replaced a lower directory: it is opaque;</item>
 /// <item>unionfs-fuse's <c>.unionfs-fuse/&lt;path&gt;_HIDDEN~</c> (and <c>.unionfs/</c>) entries are whiteouts at &lt;path&gt;.</item>
 /// </list>
+/// Every other <c>trusted.overlay.*</c>, <c>user.overlay.*</c> and <c>user.fuseoverlayfs.*</c> attribute is
+/// the overlay's bookkeeping about the upper copy (origin, impure, nlink), not content, and is dropped.
+/// A directory stays opaque only where the lower stack has something there for it to hide: fuse-overlayfs
+/// marks every directory it creates, and an opaque mark recorded over nothing would hide whatever a later
+/// layer puts below it (the second of two commits that both add files to a new <c>/d</c> would hide the first's).
+/// Everything else in the upper directory is content, including entries whose only change is
+/// metadata (mode, owner, times, xattrs): the overlays copy such an entry up whole, and the layer
+/// records it as it is.
 /// The markers themselves never reach the layer. In an unprivileged run the overlay writes files
 /// as the caller (fuse-overlayfs squashes root to the caller's ids), so the caller's uid and gid
 /// are recorded as root again (design.md, Writable overlay): the layer keeps the owners the guest saw.
@@ -36,8 +47,10 @@ public static class OverlayUpperScanner
     /// records a deleted <c>/a/b</c> without copying <c>/a</c> up; the layer needs <c>/a</c> to hold the
     /// whiteout, with the lower directory's attributes so that nothing else about <c>/a</c> changes.
     /// </param>
+    /// <param name="lowerHasEntries">whether the lower stack shows a non-empty directory at a path (names from the root); null: every opaque mark is kept.</param>
+    /// <exception cref="NotSupportedException">the upper directory holds kernel overlay redirects or metadata-only copies, whose content lives in the lower layers.</exception>
     public static LayerSourceNode Scan(string upperDir, uint callerUid, uint callerGid, List<string> skipped, CancellationToken ct,
-        Func<IReadOnlyList<byte[]>, LayerSourceNode?>? lowerDirectory = null)
+        Func<IReadOnlyList<byte[]>, LayerSourceNode?>? lowerDirectory = null, Func<IReadOnlyList<byte[]>, bool>? lowerHasEntries = null)
     {
         var root = LayerSourceScanner.Scan(upperDir, skipped, ct);
         foreach (string meta in UnionfsMetaDirectories)
@@ -50,20 +63,39 @@ public static class OverlayUpperScanner
             if (metaDir.Type == LayerFileType.Directory)
                 AddUnionfsWhiteouts(metaDir, root, [], lowerDirectory);
         }
-        Translate(root, callerUid, callerGid, new HashSet<LayerSourceNode>(ReferenceEqualityComparer.Instance));
+        Translate(root, callerUid, callerGid, new HashSet<LayerSourceNode>(ReferenceEqualityComparer.Instance), []);
+        if (lowerHasEntries is not null)
+            DropOpaqueMarksOverNothing(root, [], lowerHasEntries);
         return root;
     }
 
-    private static void Translate(LayerSourceNode dir, uint callerUid, uint callerGid, HashSet<LayerSourceNode> seen)
+    private static void DropOpaqueMarksOverNothing(LayerSourceNode dir, List<byte[]> path, Func<IReadOnlyList<byte[]>, bool> lowerHasEntries)
+    {
+        if (dir.Opaque && !lowerHasEntries(path))
+            dir.Opaque = false;
+        foreach (var (name, child) in dir.Children)
+        {
+            if (child.Type != LayerFileType.Directory)
+                continue;
+            path.Add(name);
+            DropOpaqueMarksOverNothing(child, path, lowerHasEntries);
+            path.RemoveAt(path.Count - 1);
+        }
+    }
+
+    private static void Translate(LayerSourceNode dir, uint callerUid, uint callerGid, HashSet<LayerSourceNode> seen, List<byte[]> path)
     {
         MapOwner(dir, callerUid, callerGid);
+        if (dir.Xattrs.Any(x => IsKernelOverlayXattr(x.Key, "metacopy") || IsKernelOverlayXattr(x.Key, "redirect")))
+            throw new NotSupportedException($"'/{string.Join('/', path.Select(Encoding.UTF8.GetString))}' is a metadata-only copy or a redirect of the kernel overlay, whose content stays in the lower layers (overlay mounted with metacopy=on or redirect_dir=on)");
+        bool opaque = dir.Type == LayerFileType.Directory && dir.Xattrs.RemoveAll(x => IsOpaqueXattr(x.Key, x.Value)) > 0;
+        // Other overlay bookkeeping xattrs (origin, impure, nlink, fuse-overlayfs' override_stat)
+        // describe the upper copy, not the file: they must not reappear on a lower layer.
+        dir.Xattrs.RemoveAll(x => IsOverlayXattr(x.Key));
         if (dir.Type != LayerFileType.Directory)
             return;
-        if (dir.Xattrs.RemoveAll(x => IsOpaqueXattr(x.Key, x.Value)) > 0)
+        if (opaque)
             dir.Opaque = true;
-        // Other overlay bookkeeping xattrs (origin, redirect, fuse-overlayfs' override_stat) describe
-        // the upper directory, not the file: they must not reappear on a lower layer.
-        dir.Xattrs.RemoveAll(x => IsOverlayXattr(x.Key));
         var children = dir.Children.ToList();
         dir.Children.Clear();
         var whiteouts = new List<byte[]>();
@@ -79,14 +111,19 @@ public static class OverlayUpperScanner
                 whiteouts.Add(name[WhiteoutPrefix.Length..]);
                 continue;
             }
-            if (child.Type == LayerFileType.CharDevice && child.Rdev == 0)
+            if ((child.Type == LayerFileType.CharDevice && child.Rdev == 0)
+                || (child.Type == LayerFileType.Regular && child.Size == 0 && child.Xattrs.Any(x => IsKernelOverlayXattr(x.Key, "whiteout"))))
             {
                 whiteouts.Add(name);
                 continue;
             }
             dir.Children.Add(new(name, child));
             if (seen.Add(child))
-                Translate(child, callerUid, callerGid, seen);
+            {
+                path.Add(name);
+                Translate(child, callerUid, callerGid, seen, path);
+                path.RemoveAt(path.Count - 1);
+            }
         }
         // A real entry wins over a stale marker of the same name (it was re-created after the delete).
         foreach (byte[] name in whiteouts)
@@ -108,6 +145,12 @@ public static class OverlayUpperScanner
     {
         string n = Encoding.UTF8.GetString(name);
         return OpaqueXattrs.Contains(n) && value.Length > 0 && value[0] == (byte)'y';
+    }
+
+    private static bool IsKernelOverlayXattr(byte[] name, string key)
+    {
+        string n = Encoding.UTF8.GetString(name);
+        return n == "trusted.overlay." + key || n == "user.overlay." + key;
     }
 
     private static bool IsOverlayXattr(byte[] name)

@@ -1,3 +1,7 @@
+using System.Text;
+using FlatImage.Native.Interop;
+using FlatImage.Native.Io;
+
 namespace FlatImage.Runtime.Sandbox;
 
 /// <summary>
@@ -13,9 +17,16 @@ namespace FlatImage.Runtime.Sandbox;
 /// </summary>
 public static class MountPoints
 {
-    public static void CreateScaffold(string scaffold, IEnumerable<(string Destination, bool IsDirectory)> targets)
+    /// <param name="lowerTopFirst">
+    /// the read-only layers' mount points, top first. The scaffold is the topmost read-only layer,
+    /// so each of its directories is what the sandbox sees at that path: it takes the mode, times
+    /// (and, for root, owner) of the directory the layers have there, or a <c>chmod 700 /etc</c>
+    /// that a commit put in a layer would show as the scaffold's 755.
+    /// </param>
+    public static void CreateScaffold(string scaffold, IEnumerable<(string Destination, bool IsDirectory)> targets, IReadOnlyList<string>? lowerTopFirst = null)
     {
         Directory.CreateDirectory(scaffold);
+        var directories = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var (destination, isDirectory) in targets)
         {
             var parts = destination.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -31,6 +42,23 @@ public static class MountPoints
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 File.WriteAllBytes(path, []);
             }
+            for (int n = isDirectory ? parts.Length : parts.Length - 1; n > 0; n--)
+                directories.Add(string.Join('/', parts.Take(n)));
+        }
+        if (lowerTopFirst is null)
+            return;
+        // Deepest first: setting a directory's times must come after its children are complete.
+        foreach (string relative in directories.Reverse())
+        {
+            string? below = lowerTopFirst.Select(l => Path.Combine(l, relative)).FirstOrDefault(Path.Exists);
+            if (below is null || FileStatus.TryLstat(Encoding.UTF8.GetBytes(below), out var st) != 0 || st.FileType != Stat.S_IFDIR)
+                continue;
+            string own = Path.Combine(scaffold, relative);
+            // Owner first: chown clears set-id bits, the mode then sets them. An unprivileged run's layers show the caller as owner, as the scaffold already is.
+            if (Unistd.geteuid() == 0)
+                Unistd.lchown(own, st.Uid, st.Gid);
+            File.SetUnixFileMode(own, (UnixFileMode)(st.Mode & 0xFFF));
+            Directory.SetLastWriteTimeUtc(own, DateTime.UnixEpoch.AddSeconds(st.MtimeSeconds).AddTicks(st.MtimeNanoseconds / 100));
         }
     }
 

@@ -11,7 +11,4 @@ public sealed class DebianRunTests : RunTests
     protected override (string Path, string Content) Marker => ("/etc/debian_version", DebianVersion.Value);
 
     protected override (string Guest, string Host) BigFile => ("/usr/bin/bash", Path.Combine(DebianImage.HostTree, "usr", "bin", "bash"));
-
-    // scripts/build-debian-image.sh says why the Debian image stores unionfs.
-    protected override string OverlayDaemon => "unionfs";
 }

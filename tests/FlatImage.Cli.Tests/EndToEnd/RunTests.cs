@@ -21,8 +21,8 @@ public class RunTests
     /// <summary>A big file of the layer (many blocks) and the host file it was copied from.</summary>
     protected virtual (string Guest, string Host) BigFile => ("/bin/busybox", "/bin/busybox");
 
-    /// <summary>The process that serves the image's writable overlay (its default overlay when bwrap has none).</summary>
-    protected virtual string OverlayDaemon => "fuse-overlayfs";
+    /// <summary>A FUSE overlay backend (the default, the kernel overlay, has no daemon) and the process that serves it.</summary>
+    protected virtual (string Overlay, string Daemon) OverlayDaemon => ("overlayfs", "fuse-overlayfs");
 
     [Theory]
     [MemberData(nameof(Identities))]
@@ -229,6 +229,8 @@ public class RunTests
 
     public static TheoryData<Identity, string> IdentitiesAndOverlays => new()
     {
+        // The kernel overlay lives in the sandbox's mount namespace: only the layer mount is the host's.
+        { Identity.Root, "bwrap" }, { Identity.User, "bwrap" },
         { Identity.Root, "overlayfs" }, { Identity.User, "overlayfs" },
         // unionfs-fuse sits on a second daemon, the read-only fuse-overlayfs merge of the layers.
         { Identity.Root, "unionfs" }, { Identity.User, "unionfs" },
@@ -305,7 +307,9 @@ public class RunTests
     {
         string image = NewImage(who);
         // The test hook throws inside the FUSE handler for the next two READs of each layer server.
-        var env = new Dictionary<string, string?> { ["FIM_TEST_FUSE_FAULT"] = "READ:2", ["FIM_DEBUG"] = "1" };
+        // Through fuse-overlayfs: the kernel overlay reads the layer for the exec of the shell
+        // itself, so the faulted reads would fail the exec (126) rather than the reads this checks.
+        var env = new Dictionary<string, string?> { ["FIM_TEST_FUSE_FAULT"] = "READ:2", ["FIM_DEBUG"] = "1", ["FIM_OVERLAY"] = "overlayfs" };
         var result = Launcher.Run(who, image, env, "fim-exec", "sh", "-c", $"cat {Marker.Path}; cat {BigFile.Guest} | md5sum; cat {Marker.Path}");
         Assert.True(result.ExitCode == 0, result.ToString());
         string md5 = Launcher.RunProcess("md5sum", [BigFile.Host], null, null).Stdout.Split(' ')[0];
@@ -325,9 +329,10 @@ public class RunTests
         Assert.Equal(0, Launcher.Run(who, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
         // "started" only once sleep runs: a program still being exec'd from the overlay when its
         // daemon dies gets SIGBUS, and its exit can reach the launcher before the daemon's does.
+        Assert.Equal(0, Launcher.Run(who, image, "fim-overlay", "set", OverlayDaemon.Overlay).ExitCode);
         using var run = Launcher.Start(who, image, null, "fim-exec", "sh", "-c", "echo saved > /root/before; sleep 60 & sleep 0.2; echo > /outside/started; wait");
         Launcher.WaitForFile(Path.Combine(dir, "started"), run, "the program never started");
-        var overlay = Process.GetProcessesByName(OverlayDaemon).Where(p => ParentChain(p.Id).Contains(run.Id)).ToList();
+        var overlay = Process.GetProcessesByName(OverlayDaemon.Daemon).Where(p => ParentChain(p.Id).Contains(run.Id)).ToList();
         Assert.Single(overlay);
         overlay[0].Kill();
         var result = Launcher.Finish(run);

@@ -143,6 +143,34 @@ public sealed class ToolsBundleTests
         Assert.Equal($"E::fim-exec::Invalid image '{image}': the tools bundle header is damaged\n", run.Stderr);
     }
 
+    /// <summary>
+    /// fim-version deps lists the bundled tools next to the .NET packages, from the list the bundle
+    /// carries; the bubblewrap is the one built from source (0.12, with the kernel overlay options),
+    /// and what runs as bwrap says so itself.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Identities))]
+    public void Version_deps_lists_the_bundled_tools(Identity who)
+    {
+        string image = Launcher.NewImage(who);
+        var deps = Launcher.Run(who, image, "fim-version", "deps");
+        Assert.True(deps.ExitCode == 0, deps.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(deps.Stdout);
+        var names = json.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(names.Order(StringComparer.Ordinal), names);
+        foreach (string tool in new[] { "bash", "bubblewrap", "busybox", "fim_portal", "fuse-overlayfs", "unionfs-fuse", "Akka" })
+            Assert.Contains(tool, names);
+        var bwrap = json.RootElement.GetProperty("bubblewrap");
+        Assert.Equal("0.12.0", bwrap.GetProperty("version").GetString());
+        Assert.Equal("LGPL-2.0-or-later", bwrap.GetProperty("licenses")[0].GetProperty("type").GetString());
+        Assert.Matches("^[0-9a-f]{64}$", bwrap.GetProperty("sha").GetString()!);
+        Assert.StartsWith("https://", json.RootElement.GetProperty("unionfs-fuse").GetProperty("source").GetString());
+
+        var version = Launcher.Run(who, image, FreshRuntimeDirectory(who), "fim-exec", "sh", "-c", "\"$FIM_DIR_APP_BIN/bwrap\" --version");
+        Assert.True(version.ExitCode == 0, version.ToString());
+        Assert.Equal("bubblewrap 0.12.0\n", version.Stdout);
+    }
+
     /// <summary>A runtime directory no run has used yet (XDG_RUNTIME_DIR), owned by <paramref name="who"/>.</summary>
     private static Dictionary<string, string?> FreshRuntimeDirectory(Identity who)
     {

@@ -5,7 +5,7 @@ using FlatImage.Runtime.Layers;
 
 namespace FlatImage.Runtime.Tests.Layers;
 
-/// <summary>The overlay bookkeeping that fuse-overlayfs and unionfs-fuse leave in a writable layer, as layer whiteouts and opaque directories.</summary>
+/// <summary>The overlay bookkeeping that the kernel overlay, fuse-overlayfs and unionfs-fuse leave in a writable layer, as layer whiteouts and opaque directories.</summary>
 public sealed class OverlayUpperScannerTests
 {
     [Fact]
@@ -78,6 +78,59 @@ public sealed class OverlayUpperScannerTests
         Assert.Equal(LayerFileType.Whiteout, Child(Child(root, "bin"), "ls").Type);
         Assert.True(Child(root, "data").Opaque);
         Assert.Equal(["new"], Names(Child(root, "data")));
+    }
+
+    [Fact]
+    public void Reads_the_kernel_overlays_user_namespace_format_and_drops_its_bookkeeping()
+    {
+        using var tree = new TestTree();
+        Directory.CreateDirectory(tree.PathOf("etc"));
+        RawPathFiles.SetXattr(Bytes(tree.PathOf("etc")), "user.overlay.impure"u8, "y"u8);
+        RawPathFiles.SetXattr(Bytes(tree.PathOf("etc")), "user.kept"u8, "mine"u8);
+        File.WriteAllText(tree.PathOf("etc/gone"), "");
+        RawPathFiles.SetXattr(Bytes(tree.PathOf("etc/gone")), "user.overlay.whiteout"u8, "y"u8);
+        File.WriteAllText(tree.PathOf("etc/empty-but-real"), "");
+        Directory.CreateDirectory(tree.PathOf("var"));
+        RawPathFiles.SetXattr(Bytes(tree.PathOf("var")), "user.overlay.opaque"u8, "y"u8);
+
+        var root = OverlayUpperScanner.Scan(tree.Root, 0, 0, [], CancellationToken.None);
+
+        var etc = Child(root, "etc");
+        Assert.False(etc.Opaque);
+        Assert.Equal(["user.kept"], etc.Xattrs.Select(x => Encoding.UTF8.GetString(x.Key)));
+        Assert.Equal(LayerFileType.Whiteout, Child(etc, "gone").Type);
+        Assert.Equal(LayerFileType.Regular, Child(etc, "empty-but-real").Type);
+        Assert.True(Child(root, "var").Opaque);
+    }
+
+    [Fact]
+    public void Keeps_an_opaque_mark_only_over_a_lower_directory_with_something_in_it()
+    {
+        using var tree = new TestTree();
+        foreach (string dir in new[] { "new", "replaced", "replaced/inner" })
+        {
+            Directory.CreateDirectory(tree.PathOf(dir));
+            RawPathFiles.SetXattr(Bytes(tree.PathOf(dir)), "user.fuseoverlayfs.opaque"u8, "y"u8);
+        }
+
+        var root = OverlayUpperScanner.Scan(tree.Root, 0, 0, [], CancellationToken.None, null,
+            path => string.Join('/', path.Select(Encoding.UTF8.GetString)) == "replaced");
+
+        Assert.False(Child(root, "new").Opaque);
+        Assert.True(Child(root, "replaced").Opaque);
+        Assert.False(Child(Child(root, "replaced"), "inner").Opaque);
+    }
+
+    [Fact]
+    public void Refuses_a_metadata_only_copy_whose_content_stays_below()
+    {
+        using var tree = new TestTree();
+        Directory.CreateDirectory(tree.PathOf("bin"));
+        File.WriteAllText(tree.PathOf("bin/tool"), "");
+        RawPathFiles.SetXattr(Bytes(tree.PathOf("bin/tool")), "user.overlay.metacopy"u8, ""u8);
+
+        var e = Assert.Throws<NotSupportedException>(() => OverlayUpperScanner.Scan(tree.Root, 0, 0, [], CancellationToken.None));
+        Assert.StartsWith("'/bin/tool' is a metadata-only copy", e.Message);
     }
 
     private static void Chown(string path, string owner)

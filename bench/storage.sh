@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The storage stack, side by side in alternating runs on the Debian image's own tree:
+#   - `debian.flatimage fim-exec <program>` (our launcher, its default overlay);
+#   - (a) squashfuse_ll + fuse-overlayfs + Debian's bwrap, then the two unmounts;
+#   - (b) squashfuse_ll + the bundled bubblewrap's kernel overlay (--overlay-src … --overlay …),
+#         then the unmount;
+# for `true` and a read-heavy program (cat of /usr/bin/* and every shared library), warm and
+# cold (page cache dropped before every run), plus the launcher's peak memory (max RSS).
+# Runs as the unprivileged test user (FIM_BENCH_USER, default fimtest) when started as root,
+# as a new user would. Writes bench/results/storage.md.
+#
+# Usage: bench/storage.sh  (as root, after ./build.sh; RUNS=10 COLD_RUNS=5 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+image=$(realpath dist/debian.flatimage)
+bwrap012=$(scripts/build-bubblewrap.sh)
+tree=$(scripts/debian-rootfs.sh tree)
+user=${FIM_BENCH_USER:-fimtest}
+runs=${RUNS:-10}
+cold_runs=${COLD_RUNS:-5}
+
+[ "$(id -u)" -eq 0 ] || { echo "bench/storage.sh: run as root (it drops the page cache and runs the peers as $user)" >&2; exit 1; }
+id -u "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
+chmod 666 /dev/fuse
+uid=$(id -u "$user")
+gid=$(id -g "$user")
+
+work=$(mktemp -d /tmp/fim-bench-storage.XXXXXX)
+chmod 755 "$work"
+trap 'for m in $(awk -v w="$work" "index(\$5, w) == 1 { print \$5 }" /proc/self/mountinfo | sort -r); do umount -l "$m"; done; rm -rf --one-file-system "$work"' EXIT
+
+as_user=(setpriv "--reuid=$uid" "--regid=$gid" --clear-groups --)
+mksquashfs "$tree" "$work/tree.sqfs" -comp zstd -b 1M -noappend -quiet >/dev/null
+cp "$image" "$work/debian.flatimage"
+cp "$bwrap012" "$work/bwrap-0.12"
+mkdir -p "$work/xdg"
+chown -R "$uid:$gid" "$work"
+chmod 700 "$work/xdg"
+export XDG_RUNTIME_DIR=$work/xdg
+
+read_heavy="cat /usr/bin/* /usr/lib/x86_64-linux-gnu/*.so* >/dev/null"
+
+# One script per peer: mount, run the program, unmount, as a user would write it.
+cat > "$work/peer-a.sh" <<SH
+#!/bin/sh
+set -e
+d=\$(mktemp -d -p "$work")
+mkdir \$d/lower \$d/upper \$d/work \$d/merged
+squashfuse_ll "$work/tree.sqfs" \$d/lower
+fuse-overlayfs -o lowerdir=\$d/lower,upperdir=\$d/upper,workdir=\$d/work,squash_to_uid=$uid,squash_to_gid=$gid \$d/merged 2>/dev/null
+bwrap --unshare-user --uid 0 --gid 0 --bind \$d/merged / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid --unshare-net --die-with-parent "\$@"
+fusermount3 -u \$d/merged
+# fuse-overlayfs may still hold the lower mount for an instant after its own unmount: lazily.
+fusermount3 -u -z \$d/lower
+rm -rf \$d
+SH
+cat > "$work/peer-b.sh" <<SH
+#!/bin/sh
+set -e
+d=\$(mktemp -d -p "$work")
+mkdir \$d/lower \$d/upper \$d/work
+squashfuse_ll "$work/tree.sqfs" \$d/lower
+"$work/bwrap-0.12" --unshare-user --uid 0 --gid 0 --overlay-src \$d/lower --overlay \$d/upper \$d/work / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid --unshare-net --die-with-parent "\$@"
+fusermount3 -u \$d/lower
+chmod -R u+rwx \$d 2>/dev/null || true
+rm -rf \$d
+SH
+chmod 755 "$work/peer-a.sh" "$work/peer-b.sh"
+
+# First runs: relocation, tool extraction, the kernel overlay probe; and a sanity check of each.
+for program in true "$read_heavy"; do
+    "${as_user[@]}" "$work/debian.flatimage" fim-exec sh -c "$program"
+    "${as_user[@]}" "$work/peer-a.sh" sh -c "$program"
+    "${as_user[@]}" "$work/peer-b.sh" sh -c "$program"
+done
+overlay=$("${as_user[@]}" "$work/debian.flatimage" fim-overlay show)
+
+# hyperfine -N runs --prepare without a shell too.
+drop="sh -c 'sync; echo 3 > /proc/sys/vm/drop_caches'"
+bench() { # label program runs hyperfine-options...
+    local label=$1 program=$2 n=$3; shift 3
+    hyperfine -N "$@" --runs "$n" --export-json "$work/$label.json" \
+        -n "debian.flatimage fim-exec ($overlay)" "${as_user[*]} $work/debian.flatimage fim-exec sh -c '$program'" \
+        -n "(a) squashfuse_ll + fuse-overlayfs + bwrap $(bwrap --version | cut -d' ' -f2)" "${as_user[*]} $work/peer-a.sh sh -c '$program'" \
+        -n "(b) squashfuse_ll + bwrap 0.12 kernel overlay" "${as_user[*]} $work/peer-b.sh sh -c '$program'" >/dev/null
+}
+bench true-warm true "$runs" --warmup 3
+bench read-warm "$read_heavy" "$runs" --warmup 2
+bench true-cold true "$cold_runs" --prepare "$drop"
+bench read-cold "$read_heavy" "$cold_runs" --prepare "$drop"
+
+peak() { /usr/bin/time -f %M "${as_user[@]}" "$work/debian.flatimage" fim-exec sh -c "$1" 2>&1 >/dev/null | tail -n1; }
+peak_true=$(peak true)
+peak_read=$(peak "$read_heavy")
+
+python3 - "$work" "$(nproc)" "$(git rev-parse --short HEAD)" "$(uname -r)" "$overlay" "$peak_true" "$peak_read" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY' > bench/results/storage.md
+import json, sys, statistics
+work, cores, commit, kernel, overlay, peak_true, peak_read, load = sys.argv[1:]
+print("# Storage stack: `true` and a read-heavy program on the Debian tree\n")
+print(f"Commit {commit}, {cores} cores, kernel {kernel}, as an unprivileged user, hyperfine -N, one run "
+      f"(load average before the run: {load}). The launcher's overlay: {overlay}.")
+print("Command: `bench/storage.sh` (as root, after `./build.sh`). (a) = squashfuse_ll + fuse-overlayfs + "
+      "Debian's bwrap; (b) = squashfuse_ll + the bundled bubblewrap 0.12's kernel overlay; both on a zstd "
+      "SquashFS of the same tree, mounts and unmounts included. Read-heavy = "
+      "`sh -c 'cat /usr/bin/* /usr/lib/x86_64-linux-gnu/*.so* >/dev/null'`. Cold = page cache dropped before every run.\n")
+print("| case | command | median ms | mean ms | × (a) | × (b) |")
+print("|---|---|---|---|---|---|")
+for label in ["true-warm", "true-cold", "read-warm", "read-cold"]:
+    r = json.load(open(f"{work}/{label}.json"))["results"]
+    med = [statistics.median(x["times"]) for x in r]
+    for x, m in zip(r, med):
+        print(f"| {label} | {x['command']} | {m*1000:.1f} | {x['mean']*1000:.1f} | {m/med[1]:.2f} | {m/med[2]:.2f} |")
+print(f"\nLauncher peak memory (max RSS of the launcher and its children, GNU time): `true` {int(peak_true)/1024:.1f} MiB, "
+      f"read-heavy {int(peak_read)/1024:.1f} MiB.")
+print("\nTargets of issue 11: `fim-exec true` ≤ 0.5 × (a); the read-heavy program ≤ 1.0 × (b).")
+PY
+cat bench/results/storage.md
