@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using FlatImage.Runtime.Config;
+using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Instances;
 using FlatImage.Runtime.Sandbox;
@@ -9,7 +10,8 @@ namespace FlatImage.Actors.Mounts;
 
 /// <summary>
 /// Mounts the filesystem stack of one run and tears it down in reverse: every read-only layer
-/// (one child each, <c>layer-0..N</c>, mounted in parallel), then the overlay on top (<c>overlay</c>).
+/// (one child each, <c>layer-0..N</c>, mounted in parallel), then the overlay on top (<c>overlay</c>),
+/// then, with casefold on, the case-insensitive view of the overlay (<c>casefold</c>, CasefoldMountActor).
 /// Under unionfs-fuse a read-only fuse-overlayfs (<c>lower</c>) merges the layers first and unionfs
 /// stacks the writable layer on that (see <see cref="OverlayCommandLine.BuildReadOnlyMerge"/>).
 /// Reports <see cref="MountsReady"/> with the sandbox's root, or <see cref="MountsFailed"/>.
@@ -29,6 +31,7 @@ public sealed class MountSupervisor : ReceiveActor
     private string? _lastFailure;
     private IActorRef? _overlay;
     private IActorRef? _lowerMerge;
+    private IActorRef? _casefold;
     private bool _tearingDown;
     private bool _reported;
 
@@ -88,6 +91,16 @@ public sealed class MountSupervisor : ReceiveActor
             return;
         }
         if (Sender.Equals(_overlay))
+        {
+            if (EffectiveSettings.Casefold(_plan.Config))
+            {
+                StartCasefold(ready.Mountpoint);
+                return;
+            }
+            Report(new MountsReady(new SandboxRoot.MergedDirectory(ready.Mountpoint)));
+            return;
+        }
+        if (Sender.Equals(_casefold))
             Report(new MountsReady(new SandboxRoot.MergedDirectory(ready.Mountpoint)));
     }
 
@@ -127,6 +140,16 @@ public sealed class MountSupervisor : ReceiveActor
         Context.Watch(_overlay);
     }
 
+    /// <summary>fim-casefold on: the case-insensitive view of the overlay becomes the root (the overlay is a FUSE one: the planner made bwrap fall back).</summary>
+    private void StartCasefold(string merged)
+    {
+        string mountpoint = _plan.Paths.CasefoldMountPoint;
+        Directory.CreateDirectory(mountpoint);
+        _janitor.Mounted(mountpoint);
+        _casefold = Context.ActorOf(CasefoldMountActor.Props(new CasefoldMountOptions(merged, mountpoint)), "casefold");
+        Context.Watch(_casefold);
+    }
+
     private void HandleTerminated(Terminated terminated)
     {
         var who = terminated.ActorRef;
@@ -138,6 +161,12 @@ public sealed class MountSupervisor : ReceiveActor
             _overlay = null;
         if (who.Equals(_lowerMerge))
             _lowerMerge = null;
+        if (who.Equals(_casefold))
+        {
+            _casefold = null;
+            _janitor.Unmounted(_plan.Paths.CasefoldMountPoint);
+            TryRemoveEmptyDirectory(_plan.Paths.CasefoldMountPoint);
+        }
         if (!_tearingDown)
         {
             string reason = _lastFailure ?? $"{who.Path.Name} stopped";
@@ -149,19 +178,24 @@ public sealed class MountSupervisor : ReceiveActor
         ContinueTearDown();
     }
 
-    /// <summary>Reverse order: the overlay first (it holds the layers busy), then unionfs' lower merge, then the layers, then this actor.</summary>
+    /// <summary>Reverse order: casefold first (it holds the overlay busy), the overlay (it holds the layers busy), then unionfs' lower merge, then the layers, then this actor.</summary>
     private void HandleTearDown()
     {
         _tearingDown = true;
-        if (_overlay is not null)
-            Context.Stop(_overlay);
+        if (_casefold is not null)
+            Context.Stop(_casefold);
         ContinueTearDown();
     }
 
     private void ContinueTearDown()
     {
-        if (_overlay is not null)
+        if (_casefold is not null)
             return;
+        if (_overlay is not null)
+        {
+            Context.Stop(_overlay);
+            return;
+        }
         if (_lowerMerge is not null)
         {
             Context.Stop(_lowerMerge);
@@ -174,6 +208,23 @@ public sealed class MountSupervisor : ReceiveActor
             return;
         }
         Context.Stop(Self);
+    }
+
+    /// <summary>The per-run casefold mount point goes with the run; anything left in it (it should be empty) stays.</summary>
+    private void TryRemoveEmptyDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path);
+        }
+        catch (IOException e)
+        {
+            _log.Warning("casefold: {0} not removed: {1}", path, e.Message);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            _log.Warning("casefold: {0} not removed: {1}", path, e.Message);
+        }
     }
 
     private void Report(object message)

@@ -26,6 +26,8 @@ public sealed record InstancePaths(string Global, string App, string Instance, s
     public string PortalDispatcherSocket => Path.Combine(PortalDispatcherDirectory, "socket");
     /// <summary>Merged root of the FUSE overlays.</summary>
     public string MergedRoot => Path.Combine(Instance, "mount");
+    /// <summary>The casefold view of <see cref="MergedRoot"/> (cli.md's data dir <c>casefold/</c>), one per run like the work dir.</summary>
+    public string CasefoldMountPoint => Path.Combine(DataDirectory, "casefold", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     public string LayerMountPoint(int index) => Path.Combine(Instance, "layers", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
     /// <summary>The writable layer: every uncommitted change, kept across runs.</summary>
     public string UpperDirectory => Path.Combine(DataDirectory, "root");
