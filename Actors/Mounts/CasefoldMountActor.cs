@@ -17,23 +17,30 @@ public sealed class CasefoldMountActor : ReceiveActor
 {
     private readonly CasefoldMountOptions _options;
     private readonly Holder _holder;
+    private readonly IActorRef? _reportTo;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     /// <summary>Public for Akka's activator only: create the actor through <see cref="Props"/>.</summary>
-    public CasefoldMountActor(CasefoldMountOptions options, Holder holder)
+    public CasefoldMountActor(CasefoldMountOptions options, IActorRef? reportTo, Holder holder)
     {
         _options = options;
+        _reportTo = reportTo;
         _holder = holder;
         Receive<FuseWorkerFaulted>(HandleWorkerFaulted);
         Receive<SessionEnded>(_ => HandleSessionEnded());
     }
 
-    /// <summary>Props for exactly one ActorOf (each call creates the holder its incarnations share).</summary>
-    public static Props Props(CasefoldMountOptions options)
+    /// <summary>
+    /// Props for exactly one ActorOf (each call creates the holder its incarnations share).
+    /// <paramref name="reportTo"/> gets MountReady or MountFailed; null means the parent.
+    /// </summary>
+    public static Props Props(CasefoldMountOptions options, IActorRef? reportTo = null)
     {
         var holder = new Holder();
-        return Akka.Actor.Props.Create(() => new CasefoldMountActor(options, holder));
+        return Akka.Actor.Props.Create(() => new CasefoldMountActor(options, reportTo, holder));
     }
+
+    private IActorRef ReportTo => _reportTo ?? Context.Parent;
 
     protected override void PreStart()
     {
@@ -50,14 +57,14 @@ public sealed class CasefoldMountActor : ReceiveActor
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                Context.Parent.Tell(new MountFailed(_options.Mountpoint, e));
+                ReportTo.Tell(new MountFailed(_options.Mountpoint, e));
                 Context.Stop(Self);
                 return;
             }
             _holder.Mount = mount;
         }
         mount.Session.Completion.PipeTo(Self, success: () => SessionEnded.Instance, failure: _ => SessionEnded.Instance);
-        Context.Parent.Tell(new MountReady(mount.Mountpoint));
+        ReportTo.Tell(new MountReady(mount.Mountpoint));
     }
 
     protected override void PreRestart(Exception reason, object message) =>
