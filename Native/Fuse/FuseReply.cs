@@ -206,16 +206,23 @@ public ref struct FuseReply
 
     /// <summary>
     /// Replies to CREATE: the new entry (one lookup reference, as <see cref="Entry(ulong, in fuse_attr, ulong)"/>)
-    /// followed by the open handle.
+    /// followed by the open handle; <paramref name="uncachedName"/> as <see cref="EntryUncachedName"/>.
     /// </summary>
-    public void Create(ulong nodeid, in fuse_attr attr, ulong fh, uint openFlags, ulong generation = 0)
+    public void Create(ulong nodeid, in fuse_attr attr, ulong fh, uint openFlags, ulong generation = 0, bool uncachedName = false)
     {
         Begin(ReplyState.Done);
         int entrySize = Unsafe.SizeOf<fuse_entry_out>(), size = entrySize + Unsafe.SizeOf<fuse_open_out>();
         if (_payload.Length < size) throw new InvalidOperationException("reply buffer too small");
         var span = _payload[..size];
         span.Clear();
-        FillEntry(ref MemoryMarshal.AsRef<fuse_entry_out>(span), nodeid, attr, generation);
+        ref var e = ref MemoryMarshal.AsRef<fuse_entry_out>(span);
+        FillEntry(ref e, nodeid, attr, generation);
+        if (uncachedName)
+        {
+            // As EntryUncachedName: the name reached the node through a rule of the filesystem.
+            e.entry_valid = 0;
+            e.entry_valid_nsec = 0;
+        }
         ref var o = ref MemoryMarshal.AsRef<fuse_open_out>(span[entrySize..]);
         o.fh = fh;
         o.open_flags = openFlags;

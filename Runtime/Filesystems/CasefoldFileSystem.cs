@@ -111,15 +111,39 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
         try
         {
             Stat.statx_t st;
-            rc = StatAt(dir.Fd!, name, &st);
             byte[] stored;
-            bool exact = rc == 0;
-            if (exact)
+            bool exact;
+            byte[]? indexed = null;
+            bool answered = false;
+            if (CaseFolding.Key(name) is not null)
             {
+                // Once a directory is indexed, the index knows every valid UTF-8 name it holds: a
+                // missing name (every create starts with one) costs no call on the backing tree.
+                lock (dir.Entries)
+                {
+                    if (dir.Index is not null)
+                    {
+                        indexed = FindStored(dir, name);
+                        answered = true;
+                    }
+                }
+            }
+            if (answered)
+            {
+                if (indexed is null) return Errno.ENOENT;
+                stored = indexed;
+                exact = name.SequenceEqual(stored);
+                rc = StatAt(dir.Fd!, stored, &st);
+                if (rc != 0) return rc;
+            }
+            else if ((rc = StatAt(dir.Fd!, name, &st)) == 0)
+            {
+                exact = true;
                 stored = name.ToArray();
             }
             else
             {
+                exact = false;
                 if (rc != Errno.ENOENT) return rc;
                 byte[]? found;
                 lock (dir.Entries)
@@ -193,9 +217,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
         {
             bool hasFh = (arg.valid & FuseKernel.FATTR_FH) != 0 && arg.fh != 0;
             Stat.statx_t st;
-            rc = StatFd(handle.Fd, &st);
-            if (rc != 0) return rc;
-            bool symlink = (st.stx_mode & Stat.S_IFMT) == Stat.S_IFLNK;
+            bool symlink = handle.Symlink;
             Span<byte> proc = stackalloc byte[32];
             ProcPath(handle.Fd, proc);
             fixed (byte* p = proc)
@@ -318,15 +340,17 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
             }
             Stat.statx_t st;
             Node? node = null;
+            // Opened through another spelling: that spelling's own node, uncached, as Lookup answers it.
+            bool respelled = !name.SequenceEqual(stored);
             rc = StatFd(fd, &st);
-            if (rc == 0) rc = Remember(dir, stored, in st, out node);
+            if (rc == 0) rc = Remember(dir, stored, in st, out node, respelled ? Key(name) : null);
             if (rc != 0)
             {
                 Unistd.close(fd);
                 return rc;
             }
             ToAttr(in st, out var attr);
-            reply.Create(node!.Id, in attr, (ulong)fd, 0);
+            reply.Create(node!.Id, in attr, (ulong)fd, 0, uncachedName: respelled);
             return 0;
         }
         finally
@@ -339,7 +363,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
     public int MkDir(in fuse_in_header header, in fuse_mkdir_in arg, ReadOnlySpan<byte> name, ref FuseReply reply)
     {
         uint mode = arg.mode & 0xFFF;
-        return MakeEntry(in header, name, ref reply, (dirFd, n) => Stat.mkdirat(dirFd, n, mode));
+        return MakeEntry(in header, name, ref reply, (dirFd, n) => Stat.mkdirat(dirFd, n, mode), freshDirectory: true);
     }
 
     /// <summary>Valid replies: entry, EEXIST, error.</summary>
@@ -834,7 +858,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
     private delegate int MakeCall(int dirFd, byte* name);
 
     /// <summary>MKDIR, MKNOD, SYMLINK, LINK: refuse any spelling of an existing name, make it, index it, answer its entry.</summary>
-    private int MakeEntry(in fuse_in_header header, ReadOnlySpan<byte> name, ref FuseReply reply, MakeCall make, bool giveToCaller = true)
+    private int MakeEntry(in fuse_in_header header, ReadOnlySpan<byte> name, ref FuseReply reply, MakeCall make, bool giveToCaller = true, bool freshDirectory = false)
     {
         if (name.Length > NameMax) return Errno.ENAMETOOLONG;
         int rc = AcquireDirectory(header.nodeid, out var dir);
@@ -860,6 +884,11 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
             }
             rc = Remember(dir, stored, in st, out var node);
             if (rc != 0) return rc;
+            if (freshDirectory && node.State is not null)
+            {
+                // Just made, so empty: its index needs no listing.
+                lock (node.Entries) node.Index ??= new FoldIndex();
+            }
             ToAttr(in st, out var attr);
             reply.Entry(node.Id, in attr);
             return 0;
@@ -906,6 +935,8 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
     /// </summary>
     private byte[]? FindStoredForChange(Node dir, ReadOnlySpan<byte> name)
     {
+        if (dir.Index is not null && CaseFolding.Key(name) is not null)
+            return FindStored(dir, name);
         Stat.statx_t st;
         if (StatAt(dir.Fd!, name, &st) == 0) return name.ToArray();
         return FindStored(dir, name);
@@ -1016,7 +1047,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
             if (spelling is not null)
             {
                 dir.Aliases ??= new Dictionary<string, Node>(StringComparer.Ordinal);
-                if (dir.Aliases.TryGetValue(spelling, out var alias) && alias.IsDirectory == isDir && alias.Name is not null
+                if (dir.Aliases.TryGetValue(spelling, out var alias) && alias.IsDirectory == isDir && alias.IsSymlink == IsLink(in st) && alias.Name is not null
                     && alias.Name.AsSpan().SequenceEqual(name))
                 {
                     alias.Lookups++;
@@ -1026,7 +1057,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
                 }
                 if (alias is not null)
                     DetachAlias(dir, alias);
-                node = new Node(_nextId++, isDir) { Fd = fd, Parent = dir, Name = name, Lookups = 1, Spelling = spelling };
+                node = new Node(_nextId++, isDir) { Fd = fd, Parent = dir, Name = name, Lookups = 1, Spelling = spelling, IsSymlink = IsLink(in st) };
                 if (isDir) node.State = ShareDirectoryState(in st);
                 _nodes[node.Id] = node;
                 dir.Aliases[spelling] = node;
@@ -1034,7 +1065,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
             }
             var key = Key(name);
             dir.Children ??= new Dictionary<string, Node>(StringComparer.Ordinal);
-            if (dir.Children.TryGetValue(key, out var existing) && existing.IsDirectory == isDir)
+            if (dir.Children.TryGetValue(key, out var existing) && existing.IsDirectory == isDir && existing.IsSymlink == IsLink(in st))
             {
                 existing.Lookups++;
                 node = existing;
@@ -1043,7 +1074,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
             }
             if (existing is not null)
                 Detach(dir, name);
-            node = new Node(_nextId++, isDir) { Fd = fd, Parent = dir, Name = name, Lookups = 1 };
+            node = new Node(_nextId++, isDir) { Fd = fd, Parent = dir, Name = name, Lookups = 1, IsSymlink = IsLink(in st) };
             if (isDir) node.State = ShareDirectoryState(in st);
             _nodes[node.Id] = node;
             dir.Children[key] = node;
@@ -1161,6 +1192,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
     private int AcquirePath(ulong nodeid, out NodePath path)
     {
         path = default;
+        bool symlink;
         lock (_tree)
         {
             if (!_nodes.TryGetValue(nodeid, out var node)) return Errno.ENOENT;
@@ -1168,9 +1200,10 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
             {
                 bool added = false;
                 node.Fd.DangerousAddRef(ref added);
-                path = new NodePath(node.Fd.Fd, node.Fd, owned: false);
+                path = new NodePath(node.Fd.Fd, node.Fd, owned: false, symlink: false);
                 return 0;
             }
+            symlink = node.IsSymlink;
         }
         int rc = AcquireParentAndName(nodeid, out var dir, out var name);
         if (rc != 0) return rc;
@@ -1178,7 +1211,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
         {
             int fd = OpenAt(dir.Fd!, name, Fcntl.O_PATH | Fcntl.O_NOFOLLOW | Fcntl.O_CLOEXEC, 0);
             if (fd < 0) return LastErrno();
-            path = new NodePath(fd, null, owned: true);
+            path = new NodePath(fd, null, owned: true, symlink);
             return 0;
         }
         finally
@@ -1237,6 +1270,8 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
                 ? 0 : LastErrno();
         }
     }
+
+    private static bool IsLink(in Stat.statx_t st) => (st.stx_mode & Stat.S_IFMT) == Stat.S_IFLNK;
 
     private static int StatFd(int fd, Stat.statx_t* st)
     {
@@ -1307,9 +1342,12 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
     }
 
     /// <summary>An O_PATH fd of a node: borrowed (a directory's own, referenced) or owned (closed on Dispose).</summary>
-    private readonly struct NodePath(int fd, SafeFd? borrowed, bool owned) : IDisposable
+    private readonly struct NodePath(int fd, SafeFd? borrowed, bool owned, bool symlink) : IDisposable
     {
         public int Fd { get; } = fd;
+
+        /// <summary>The node was a symlink when it was looked up (a name's type never changes under one node).</summary>
+        public bool Symlink { get; } = symlink;
 
         public void Dispose()
         {
@@ -1346,6 +1384,7 @@ public sealed unsafe class CasefoldFileSystem : IFuseFileSystem, IDisposable
         public Dictionary<string, Node>? Children;      // _tree: remembered children by stored name
         public Dictionary<string, Node>? Aliases;       // _tree: alias nodes by the other spelling they were looked up with
         public string? Spelling;                        // set once: the spelling of an alias node
+        public bool IsSymlink;                          // set once
         public FoldIndex? Index { get => State!.Index; set => State!.Index = value; }
         public HashSet<string>? ReportedAmbiguities { get => State!.Reported; set => State!.Reported = value; }
     }
