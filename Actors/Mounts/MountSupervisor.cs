@@ -12,8 +12,9 @@ namespace FlatImage.Actors.Mounts;
 /// Mounts the filesystem stack of one run and tears it down in reverse: the read-only layers,
 /// all of them merged by one FUSE server (<c>layers</c>, a <see cref="LayerMountActor"/>), then
 /// the writable overlay on top of that one directory (<c>overlay</c>: fuse-overlayfs or
-/// unionfs-fuse; bwrap's kernel overlay is mounted inside the sandbox instead). The merged mount
-/// already applies whiteouts and opaque directories, so every backend stacks on it directly.
+/// unionfs-fuse; bwrap's kernel overlay is mounted inside the sandbox instead), then, with
+/// casefold on, the case-insensitive view of the overlay (<c>casefold</c>, CasefoldMountActor).
+/// The merged mount already applies whiteouts and opaque directories, so every backend stacks on it directly.
 /// Reports <see cref="MountsReady"/> with the sandbox's root, or <see cref="MountsFailed"/>.
 ///
 /// Supervision: a child that throws is stopped, never restarted — a mount that failed once is
@@ -29,6 +30,7 @@ public sealed class MountSupervisor : ReceiveActor
     private string? _lastFailure;
     private IActorRef? _layers;
     private IActorRef? _overlay;
+    private IActorRef? _casefold;
     private bool _tearingDown;
     private bool _reported;
 
@@ -88,6 +90,16 @@ public sealed class MountSupervisor : ReceiveActor
             return;
         }
         if (Sender.Equals(_overlay))
+        {
+            if (EffectiveSettings.Casefold(_plan.Config))
+            {
+                StartCasefold(ready.Mountpoint);
+                return;
+            }
+            Report(new MountsReady(new SandboxRoot.MergedDirectory(ready.Mountpoint)));
+            return;
+        }
+        if (Sender.Equals(_casefold))
             Report(new MountsReady(new SandboxRoot.MergedDirectory(ready.Mountpoint)));
     }
 
@@ -116,6 +128,16 @@ public sealed class MountSupervisor : ReceiveActor
     /// <summary>allow_other for the overlay daemons as for the layer mounts: as root, or where /etc/fuse.conf lets users ask for it.</summary>
     private bool AllowOther => !_plan.Unprivileged || Native.Fuse.FuseMount.UserAllowOther();
 
+    /// <summary>fim-casefold on: the case-insensitive view of the overlay becomes the root (the overlay is a FUSE one: the planner made bwrap fall back).</summary>
+    private void StartCasefold(string merged)
+    {
+        string mountpoint = _plan.Paths.CasefoldMountPoint;
+        Directory.CreateDirectory(mountpoint);
+        _janitor.Mounted(mountpoint);
+        _casefold = Context.ActorOf(CasefoldMountActor.Props(new CasefoldMountOptions(merged, mountpoint)), "casefold");
+        Context.Watch(_casefold);
+    }
+
     private void HandleTerminated(Terminated terminated)
     {
         var who = terminated.ActorRef;
@@ -126,6 +148,12 @@ public sealed class MountSupervisor : ReceiveActor
         }
         if (who.Equals(_overlay))
             _overlay = null;
+        if (who.Equals(_casefold))
+        {
+            _casefold = null;
+            _janitor.Unmounted(_plan.Paths.CasefoldMountPoint);
+            TryRemoveEmptyDirectory(_plan.Paths.CasefoldMountPoint);
+        }
         if (!_tearingDown)
         {
             string reason = _lastFailure ?? $"{who.Path.Name} stopped";
@@ -137,25 +165,47 @@ public sealed class MountSupervisor : ReceiveActor
         ContinueTearDown();
     }
 
-    /// <summary>Reverse order: the overlay first (it holds the layers busy), then the layers, then this actor.</summary>
+    /// <summary>Reverse order: casefold first (it holds the overlay busy), the overlay (it holds the layers busy), then the layers, then this actor.</summary>
     private void HandleTearDown()
     {
         _tearingDown = true;
-        if (_overlay is not null)
-            Context.Stop(_overlay);
+        if (_casefold is not null)
+            Context.Stop(_casefold);
         ContinueTearDown();
     }
 
     private void ContinueTearDown()
     {
-        if (_overlay is not null)
+        if (_casefold is not null)
             return;
+        if (_overlay is not null)
+        {
+            Context.Stop(_overlay);
+            return;
+        }
         if (_layers is not null)
         {
             Context.Stop(_layers);
             return;
         }
         Context.Stop(Self);
+    }
+
+    /// <summary>The per-run casefold mount point goes with the run; anything left in it (it should be empty) stays.</summary>
+    private void TryRemoveEmptyDirectory(string path)
+    {
+        try
+        {
+            Directory.Delete(path);
+        }
+        catch (IOException e)
+        {
+            _log.Warning("casefold: {0} not removed: {1}", path, e.Message);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            _log.Warning("casefold: {0} not removed: {1}", path, e.Message);
+        }
     }
 
     private void Report(object message)

@@ -12,7 +12,7 @@ using System.Runtime.InteropServices;
 namespace FlatImage.Native.Fuse;
 
 /// <summary>Constants of &lt;linux/fuse.h&gt;.</summary>
-public static class FuseKernel
+public static partial class FuseKernel
 {
     public const uint FUSE_KERNEL_VERSION = 7;
     /// <summary>The minor version the structs in this file describe.</summary>

@@ -191,6 +191,50 @@ public ref struct FuseReply
         _length = 0;
     }
 
+    /// <summary>
+    /// Replies with an entry whose name binding the kernel must not cache (entry timeout 0), while
+    /// the attributes are cached as usual: for a name that reached the node only through a rule of
+    /// the filesystem (another spelling of the stored name), which the next change may break.
+    /// </summary>
+    public void EntryUncachedName(ulong nodeid, in fuse_attr attr, ulong generation = 0)
+    {
+        ref var e = ref Struct<fuse_entry_out>(ReplyState.Done);
+        FillEntry(ref e, nodeid, attr, generation);
+        e.entry_valid = 0;
+        e.entry_valid_nsec = 0;
+    }
+
+    /// <summary>
+    /// Replies to CREATE: the new entry (one lookup reference, as <see cref="Entry(ulong, in fuse_attr, ulong)"/>)
+    /// followed by the open handle; <paramref name="uncachedName"/> as <see cref="EntryUncachedName"/>.
+    /// </summary>
+    public void Create(ulong nodeid, in fuse_attr attr, ulong fh, uint openFlags, ulong generation = 0, bool uncachedName = false)
+    {
+        Begin(ReplyState.Done);
+        int entrySize = Unsafe.SizeOf<fuse_entry_out>(), size = entrySize + Unsafe.SizeOf<fuse_open_out>();
+        if (_payload.Length < size) throw new InvalidOperationException("reply buffer too small");
+        var span = _payload[..size];
+        span.Clear();
+        ref var e = ref MemoryMarshal.AsRef<fuse_entry_out>(span);
+        FillEntry(ref e, nodeid, attr, generation);
+        if (uncachedName)
+        {
+            // As EntryUncachedName: the name reached the node through a rule of the filesystem.
+            e.entry_valid = 0;
+            e.entry_valid_nsec = 0;
+        }
+        ref var o = ref MemoryMarshal.AsRef<fuse_open_out>(span[entrySize..]);
+        o.fh = fh;
+        o.open_flags = openFlags;
+        _length = size;
+    }
+
+    /// <summary>Replies to WRITE and COPY_FILE_RANGE with the number of bytes written.</summary>
+    public void Written(uint size) => Struct<fuse_write_out>(ReplyState.Done).size = size;
+
+    /// <summary>Replies to LSEEK with the resulting offset.</summary>
+    public void Lseek(ulong offset) => Struct<fuse_lseek_out>(ReplyState.Done).offset = offset;
+
     private readonly void FillEntry(ref fuse_entry_out e, ulong nodeid, in fuse_attr attr, ulong generation)
     {
         e.nodeid = nodeid;

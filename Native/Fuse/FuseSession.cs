@@ -21,7 +21,7 @@ namespace FlatImage.Native.Fuse;
 /// then close the device. The connection fd outlives a crashing worker: a handler exception is
 /// answered with EIO and reported, and a worker whose loop failed can be restarted on the same fd.
 /// </summary>
-public sealed class FuseSession : IDisposable
+public sealed partial class FuseSession : IDisposable
 {
     private readonly FuseDeviceHandle _device;
     private readonly IFuseFileSystem _fs;
@@ -153,6 +153,7 @@ public sealed class FuseSession : IDisposable
     /// </summary>
     public void Dispose()
     {
+        _notifications.Writer.TryComplete();
         lock (_gate)
         {
             if (_state is State.Disposed or State.Stopping) return;
@@ -332,9 +333,104 @@ public sealed class FuseSession : IDisposable
                 case fuse_opcode.FUSE_ACCESS:
                     rc = _fs.Access(in h, in In<fuse_access_in>(input), ref reply);
                     break;
+                case fuse_opcode.FUSE_SETATTR:
+                    rc = _fs.SetAttr(in h, in In<fuse_setattr_in>(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_MKNOD:
+                    rc = _fs.MkNod(in h, in In<fuse_mknod_in>(input), Name(input[sizeof(fuse_mknod_in)..]), ref reply);
+                    break;
+                case fuse_opcode.FUSE_MKDIR:
+                    rc = _fs.MkDir(in h, in In<fuse_mkdir_in>(input), Name(input[sizeof(fuse_mkdir_in)..]), ref reply);
+                    break;
+                case fuse_opcode.FUSE_SYMLINK:
+                {
+                    // Two NUL-terminated strings: the link's name, then its target.
+                    var name = Name(input);
+                    rc = _fs.Symlink(in h, name, Name(input[Math.Min(name.Length + 1, input.Length)..]), ref reply);
+                    break;
+                }
+                case fuse_opcode.FUSE_LINK:
+                    rc = _fs.Link(in h, in In<fuse_link_in>(input), Name(input[sizeof(fuse_link_in)..]), ref reply);
+                    break;
+                case fuse_opcode.FUSE_UNLINK:
+                    rc = _fs.Unlink(in h, Name(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_RMDIR:
+                    rc = _fs.RmDir(in h, Name(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_RENAME:
+                case fuse_opcode.FUSE_RENAME2:
+                {
+                    ulong newDir;
+                    uint flags = 0;
+                    int skip;
+                    if (op == fuse_opcode.FUSE_RENAME)
+                    {
+                        newDir = In<fuse_rename_in>(input).newdir;
+                        skip = sizeof(fuse_rename_in);
+                    }
+                    else
+                    {
+                        ref readonly var r2 = ref In<fuse_rename2_in>(input);
+                        (newDir, flags, skip) = (r2.newdir, r2.flags, sizeof(fuse_rename2_in));
+                    }
+                    // The old name, then the new one, each NUL-terminated.
+                    var names = input[skip..];
+                    var oldName = Name(names);
+                    var newName = Name(names[Math.Min(oldName.Length + 1, names.Length)..]);
+                    rc = _fs.Rename(in h, newDir, flags, oldName, newName, ref reply);
+                    break;
+                }
+                case fuse_opcode.FUSE_CREATE:
+                    rc = _fs.Create(in h, in In<fuse_create_in>(input), Name(input[sizeof(fuse_create_in)..]), ref reply);
+                    break;
+                case fuse_opcode.FUSE_WRITE:
+                {
+                    ref readonly var write = ref In<fuse_write_in>(input);
+                    var data = input[sizeof(fuse_write_in)..];
+                    if ((uint)data.Length < write.size)
+                        throw new InvalidDataException("/dev/fuse: WRITE shorter than its size");
+                    rc = _fs.Write(in h, in write, data[..(int)write.size], ref reply);
+                    break;
+                }
+                case fuse_opcode.FUSE_FLUSH:
+                    rc = _fs.Flush(in h, in In<fuse_flush_in>(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_FSYNC:
+                    rc = _fs.Fsync(in h, in In<fuse_fsync_in>(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_FSYNCDIR:
+                    rc = _fs.FsyncDir(in h, in In<fuse_fsync_in>(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_FALLOCATE:
+                    rc = _fs.Fallocate(in h, in In<fuse_fallocate_in>(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_SETXATTR:
+                {
+                    // Without FUSE_SETXATTR_EXT (never asked for) the argument is the 8-byte compat
+                    // struct: size and flags, then the NUL-terminated name, then the value.
+                    if (input.Length < FuseKernel.FUSE_COMPAT_SETXATTR_IN_SIZE)
+                        throw new InvalidDataException("/dev/fuse: SETXATTR argument too short");
+                    uint size = MemoryMarshal.Read<uint>(input), flags = MemoryMarshal.Read<uint>(input[4..]);
+                    var rest = input[FuseKernel.FUSE_COMPAT_SETXATTR_IN_SIZE..];
+                    var name = Name(rest);
+                    var value = rest[Math.Min(name.Length + 1, rest.Length)..];
+                    if ((uint)value.Length < size)
+                        throw new InvalidDataException("/dev/fuse: SETXATTR value shorter than its size");
+                    rc = _fs.SetXattr(in h, flags, name, value[..(int)size], ref reply);
+                    break;
+                }
+                case fuse_opcode.FUSE_REMOVEXATTR:
+                    rc = _fs.RemoveXattr(in h, Name(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_LSEEK:
+                    rc = _fs.Lseek(in h, in In<fuse_lseek_in>(input), ref reply);
+                    break;
+                case fuse_opcode.FUSE_COPY_FILE_RANGE:
+                    rc = _fs.CopyFileRange(in h, in In<fuse_copy_file_range_in>(input), ref reply);
+                    break;
                 default:
-                    // Everything that writes (SETATTR, MKDIR, WRITE, CREATE...), locks, ioctl, poll,
-                    // lseek: the kernel remembers ENOSYS for some (FLUSH, FSYNC: success from now
+                    // Locks, ioctl, poll, bmap, tmpfile, syncfs: the kernel remembers ENOSYS for some (FLUSH, FSYNC: success from now
                     // on) and returns the errno to the caller for the rest.
                     rc = Errno.ENOSYS;
                     break;
@@ -369,7 +465,10 @@ public sealed class FuseSession : IDisposable
 
     private static bool EmptyIsValid(fuse_opcode op) => op is fuse_opcode.FUSE_RELEASE or fuse_opcode.FUSE_RELEASEDIR
         or fuse_opcode.FUSE_ACCESS or fuse_opcode.FUSE_DESTROY or fuse_opcode.FUSE_READ
-        or fuse_opcode.FUSE_READDIR or fuse_opcode.FUSE_READDIRPLUS;
+        or fuse_opcode.FUSE_READDIR or fuse_opcode.FUSE_READDIRPLUS
+        or fuse_opcode.FUSE_UNLINK or fuse_opcode.FUSE_RMDIR or fuse_opcode.FUSE_RENAME or fuse_opcode.FUSE_RENAME2
+        or fuse_opcode.FUSE_FLUSH or fuse_opcode.FUSE_FSYNC or fuse_opcode.FUSE_FSYNCDIR or fuse_opcode.FUSE_FALLOCATE
+        or fuse_opcode.FUSE_SETXATTR or fuse_opcode.FUSE_REMOVEXATTR;
 
     /// <summary>The reply writer: the only place where an errno is negated (fuse_out_header.error).</summary>
     private unsafe void Send(FuseWorker w, ulong unique, int errno, int payloadLength)

@@ -20,7 +20,7 @@ namespace FlatImage.Native.Fuse;
 /// <c>nlookup</c>. An unmount drops all counts without guaranteed Forgets.</item>
 /// </list>
 /// </summary>
-public interface IFuseFileSystem
+public partial interface IFuseFileSystem
 {
     /// <summary>
     /// FUSE_INIT has been negotiated; <paramref name="connection"/> says what the kernel agreed to.

@@ -149,39 +149,7 @@ public sealed class LayerMount : IDisposable
 
     private static void TearDown(FuseMount? mount, FuseSession? session, IReadOnlyList<LayerReader> readers, Action<string> log)
     {
-        if (mount is not null)
-        {
-            try
-            {
-                mount.Unmount();
-            }
-            catch (Exception e) when (e is ErrnoException or IOException or InvalidOperationException)
-            {
-                log($"unmount {mount.Mountpoint}: {e.Message}; detaching lazily");
-                try
-                {
-                    mount.Unmount(lazy: true);
-                }
-                catch (Exception lazy) when (lazy is ErrnoException or IOException or InvalidOperationException)
-                {
-                    // Last resort: end the connection so nothing hangs on a server that is going away.
-                    log($"lazy unmount {mount.Mountpoint}: {lazy.Message}; aborting the connection");
-                    try { mount.TryAbort(); } catch (IOException abort) { log($"abort {mount.Mountpoint}: {abort.Message}"); }
-                }
-            }
-        }
-        session?.Dispose();
-        if (mount is not null)
-        {
-            try
-            {
-                mount.Dispose();
-            }
-            catch (Exception e) when (e is ErrnoException or IOException or InvalidOperationException)
-            {
-                log($"close {mount.Mountpoint}: {e.Message}");
-            }
-        }
+        FuseTeardown.Stop(mount, session, log);
         foreach (var reader in readers)
             reader.Dispose();
     }

@@ -28,6 +28,8 @@ public sealed record InstancePaths(string Global, string App, string Instance, s
     public string MergedRoot => Path.Combine(Instance, "mount");
     /// <summary>Where the run's read-only layers are served, merged into one tree.</summary>
     public string LayersMountPoint => Path.Combine(Instance, "layers");
+    /// <summary>The casefold view of <see cref="MergedRoot"/> (the data directory's <c>casefold/</c>), one per run like the work dir.</summary>
+    public string CasefoldMountPoint => Path.Combine(DataDirectory, "casefold", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
     /// <summary>The writable layer: every uncommitted change, kept across runs.</summary>
     public string UpperDirectory => Path.Combine(DataDirectory, "root");
     /// <summary>The overlay work directory of this run (same filesystem as the upper directory).</summary>
