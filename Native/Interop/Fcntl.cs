@@ -14,8 +14,6 @@ public static unsafe partial class Fcntl
     public const int O_RDONLY = 0;
     public const int O_CLOEXEC = 0x80000;
     public const int O_NONBLOCK = 0x800;
-    public const int O_CREAT = 0x40;
-    public const int O_EXCL = 0x80;
 
     // x86 and x86_64 use the asm-generic values, arm and arm64 have their own
     // (arch/arm64/include/uapi/asm/fcntl.h).
