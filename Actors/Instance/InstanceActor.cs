@@ -120,7 +120,8 @@ public sealed class InstanceActor : ReceiveActor
             _portal = Context.ActorOf(PortalHostActor.Props(listener, Native.Interop.Unistd.getuid(), Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin"), "portal");
         }
         _log.Info("starting the sandbox");
-        _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env), "sandbox");
+        var seccomp = SeccompFilter.Build(allowUserNamespaces: plan.Config.Unshare.HasFlag(Runtime.Config.UnshareOptions.User));
+        _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, args, env, [.. seccomp]), "sandbox");
         Context.Watch(_sandbox);
     }
 

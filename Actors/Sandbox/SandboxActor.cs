@@ -1,8 +1,11 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Event;
 using FlatImage.Actors.Processes;
 using FlatImage.Native.Interop;
+using FlatImage.Native.Io;
 using FlatImage.Native.Spawn;
+using FlatImage.Runtime.Sandbox;
 
 namespace FlatImage.Actors.Sandbox;
 
@@ -16,25 +19,31 @@ public sealed class SandboxActor : ReceiveActor
     private readonly string _bwrap;
     private readonly IReadOnlyList<string> _arguments;
     private readonly IReadOnlyList<string> _environment;
+    private readonly ImmutableArray<byte> _seccompFilter;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ChildProcess? _child;
 
-    public SandboxActor(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    /// <param name="seccompFilter">the compiled filter bwrap reads from fd <see cref="SeccompFilter.ChildFd"/> (its argv says <c>--seccomp</c>).</param>
+    public SandboxActor(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ImmutableArray<byte> seccompFilter)
     {
         _bwrap = bwrap;
         _arguments = arguments;
         _environment = environment;
+        _seccompFilter = seccompFilter;
         Receive<ChildExited>(HandleChildExited);
         Receive<ForwardSignal>(HandleForwardSignal);
     }
 
-    public static Props Props(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment) =>
-        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment));
+    public static Props Props(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, ImmutableArray<byte> seccompFilter) =>
+        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment, seccompFilter));
 
     protected override void PreStart()
     {
         _log.Info("starting {0} {1}", _bwrap, string.Join(' ', _arguments));
-        _child = ChildProcess.Start(_bwrap, [_bwrap, .. _arguments], _environment);
+        // bwrap has read the filter into its own memory before it runs anything: our copy of the fd
+        // is closed as soon as the child exists.
+        using (var filter = SealedMemoryFile.Create("fim-seccomp", _seccompFilter.AsSpan()))
+            _child = ChildProcess.Start(_bwrap, [_bwrap, .. _arguments], _environment, [(filter, SeccompFilter.ChildFd)]);
         ChildExited.Report(_child, Self, "bwrap-wait");
     }
 

@@ -33,7 +33,8 @@ public sealed class PortalConnection : IDisposable
 
     public PortalConnection(SafeFd socket) => _socket = socket;
 
-    public static PortalConnection Connect(string path) => new(UnixSocket.Connect(path));
+    /// <summary>Connects without following a symlink and only to a socket of the caller's (<see cref="PortalSocket"/>).</summary>
+    public static PortalConnection Connect(string path) => new(PortalSocket.Connect(path));
 
     /// <summary>For tests that send what no well-behaved peer would.</summary>
     internal SafeFd Socket => _socket;
