@@ -42,7 +42,7 @@ public sealed class SandboxActor : ReceiveActor
         _log.Info("starting {0} {1}", _bwrap, string.Join(' ', _arguments));
         // bwrap has read the filter into its own memory before it runs anything: our copy of the fd
         // is closed as soon as the child exists.
-        using (var filter = SealedMemoryFile.Create("fim-seccomp", _seccompFilter.AsSpan()))
+        using (var filter = SealedMemoryFile.Create("fim-seccomp", _seccompFilter.AsSpan(), avoidFd: SeccompFilter.ChildFd))
             _child = ChildProcess.Start(_bwrap, [_bwrap, .. _arguments], _environment, [(filter, SeccompFilter.ChildFd)]);
         ChildExited.Report(_child, Self, "bwrap-wait");
     }

@@ -9,11 +9,25 @@ namespace FlatImage.Native.Io;
 /// </summary>
 public static unsafe class SealedMemoryFile
 {
-    public static SafeFd Create(string name, ReadOnlySpan<byte> contents)
+    /// <param name="avoidFd">
+    /// a number the fd must not have: the child's number for it, since passing an fd under its own
+    /// number would keep O_CLOEXEC (see <see cref="Spawn.ChildProcess.Start"/>).
+    /// </param>
+    public static SafeFd Create(string name, ReadOnlySpan<byte> contents, int avoidFd = -1)
     {
         int raw = Mman.memfd_create(name, Mman.MFD_CLOEXEC | Mman.MFD_ALLOW_SEALING);
         if (raw < 0)
             throw ErrnoException.FromLastError("memfd_create", name);
+        if (raw == avoidFd)
+        {
+            const int F_DUPFD_CLOEXEC = 1030;
+            int moved = Fcntl.fcntl(raw, F_DUPFD_CLOEXEC, avoidFd + 1);
+            int errno = Marshal.GetLastPInvokeError();
+            Unistd.close(raw);
+            if (moved < 0)
+                throw new ErrnoException(errno, "fcntl F_DUPFD_CLOEXEC", name);
+            raw = moved;
+        }
         var fd = new SafeFd(raw);
         try
         {
