@@ -12,7 +12,7 @@ public sealed record PortalFrame(PortalFrameType Type, byte[] Payload, IReadOnly
     public int Number => Payload.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(Payload) : throw new PortalProtocolException($"short {Type} frame");
 
     /// <summary>The message of a Failed frame (after its status).</summary>
-    public string Text => Encoding.UTF8.GetString(Payload.AsSpan(4));
+    public string Text => Payload.Length >= 4 ? Encoding.UTF8.GetString(Payload.AsSpan(4)) : throw new PortalProtocolException($"short {Type} frame");
 
     public void Dispose()
     {

@@ -55,7 +55,7 @@ public sealed class FuzzCorpusTests
             Overlay = OverlayKind.Overlayfs,
             Casefold = true,
             Boot = new BootCommand("/bin/sh", ["-c", "echo hi"]),
-            Environment = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [new("A", "1"), new("PS1", "$ ")]),
+            Environment = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, [new KeyValuePair<string, string>("A", "1"), new KeyValuePair<string, string>("PS1", "$ ")]),
             Bindings = ImmutableSortedDictionary.CreateRange([new KeyValuePair<int, BindEntry>(0, new BindEntry(BindType.ReadOnly, "$HOME/x", "/x"))]),
             RemoteUrl = "https://example.org/recipes",
         };

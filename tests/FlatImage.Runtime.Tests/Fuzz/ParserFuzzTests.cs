@@ -90,7 +90,7 @@ public sealed class ParserFuzzTests(ITestOutputHelper output) : IDisposable
     internal static byte[] SyntheticElf()
     {
         var e = new byte[0x2C0];
-        "\x7fELF"u8.CopyTo(e);
+        "\u007fELF"u8.CopyTo(e);
         e[4] = 2; e[5] = 1; e[6] = 1;
         BinaryPrimitives.WriteUInt16LittleEndian(e.AsSpan(0x10), 2);   // ET_EXEC
         BinaryPrimitives.WriteUInt16LittleEndian(e.AsSpan(0x12), 62);  // EM_X86_64

@@ -113,7 +113,7 @@ public sealed class SeccompFilterTests
     [Fact]
     public void Bubblewrap_installs_the_filter_and_the_kernel_enforces_it()
     {
-        string bwrap = Tools.HostTools.Find("bwrap", null) ?? throw new InvalidOperationException("bwrap is missing");
+        string bwrap = FlatImage.Runtime.Tools.HostTools.Find("bwrap", null) ?? throw new InvalidOperationException("bwrap is missing");
         const string script = """
             sub probe { my ($name, $r) = @_; print "$name=", ($r == -1 ? $!+0 : "ok"), "\n"; }
             probe("tiocsti", syscall(16, 0, 0x5412, 0) );
