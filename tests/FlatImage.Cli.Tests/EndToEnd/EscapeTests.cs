@@ -42,7 +42,7 @@ public sealed class EscapeTests : IDisposable
             """);
         const string inject = """
             test -t 0 || { echo stdin-is-no-terminal; exit 3; }
-            perl -e 'my $r = 1; for my $c (split //, "echo INJECTED\n") { $r = ioctl(STDIN, 0x5412, $c) && $r; } print "tiocsti=", ($r ? "ok" : $!+0), "\n"; print "tioclinux=", (ioctl(STDIN, 0x541C, "\x0b") ? "ok" : $!+0), "\n"'
+            perl -e 'my $r = 1; for my $c (split //, "echo INJECTED\n") { $r = ioctl(STDIN, 0x5412, $c) && $r; } print "tiocsti=", ($r ? "ok" : $!+0), "\n"; my $sub = "\x0b"; print "tioclinux=", (ioctl(STDIN, 0x541C, $sub) ? "ok" : $!+0), "\n"'
             """;
         var result = Launcher.RunWrapped(who, image, ["bash", ttyRun], null, "fim-exec", "sh", "-c", inject);
         string output = result.Stdout.Replace("\r", "");
@@ -69,7 +69,8 @@ public sealed class EscapeTests : IDisposable
             perl -e '
               my $h = pack("LLa128", 128, 0, "");
               my $mount = pack("l", 0);
-              my $r = syscall(303, -100, "/tmp/file", $h, $mount, 0);
+              my $path = "/tmp/file";
+              my $r = syscall(303, -100, $path, $h, $mount, 0);
               print "name_to_handle_at=", ($r == -1 ? $!+0 : "ok"), "\n";
               open(my $dir, "<", "/tmp") or die;
               my $fd = syscall(304, fileno($dir), $h, 0);
