@@ -2,7 +2,9 @@ using System.Globalization;
 using FlatImage.Cli.CommandLine;
 using FlatImage.Runtime.Instances;
 using FlatImage.Runtime.Paths;
+using FlatImage.Runtime.Config;
 using FlatImage.Runtime.Portal;
+using FlatImage.Runtime.Sandbox;
 
 namespace FlatImage.Cli.Commands;
 
@@ -52,7 +54,17 @@ public static class InstanceCommand
         if (!File.Exists(socket))
             throw new CommandException($"Instance {index} (pid {pids[index]}) has no portal: its image bundles no fim_portal", critical: false, status: 1);
         context.Out.Flush();
-        var result = PortalClient.Call(socket, command);
+        PortalCallResult result;
+        try
+        {
+            // Host-service variables stay behind, as for runs (cli.md §16d): the instance's program
+            // got those its permissions grant, and its daemon hands the same to this command.
+            result = PortalClient.Call(socket, command, name => HostServices.MayPass(name, Permissions.None));
+        }
+        catch (UnsafePortalSocketException e)
+        {
+            throw new CommandException(e.Message, critical: false);
+        }
         if (result.Error is not null)
             throw new CommandException(result.Error, critical: false, status: result.Status);
         return result.Status;

@@ -57,7 +57,15 @@ public static class Program
         // Without the portal permission the launcher starts no host side (cli.md §16b).
         if (!File.Exists(socket))
             return Error("Running host commands needs the 'portal' permission (fim-perms add portal)");
-        var result = PortalClient.Call(socket, args);
+        PortalCallResult result;
+        try
+        {
+            result = PortalClient.Call(socket, args);
+        }
+        catch (UnsafePortalSocketException e)
+        {
+            return Error(e.Message);
+        }
         if (result.Error is not null)
             Error(result.Error);
         return result.Status;

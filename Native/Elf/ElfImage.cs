@@ -29,8 +29,10 @@ public static class ElfImage
         if (eh[4] != 2 || eh[5] != 1)
             throw new InvalidDataException("not a little-endian 64-bit ELF executable");
 
-        long phoff = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(eh[0x20..]));
-        long shoff = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(eh[0x28..]));
+        // Offsets beyond 2^63 become negative here, which CheckedRangeEnd refuses like any other
+        // offset outside the file (a checked cast would throw OverflowException instead).
+        long phoff = (long)BinaryPrimitives.ReadUInt64LittleEndian(eh[0x20..]);
+        long shoff = (long)BinaryPrimitives.ReadUInt64LittleEndian(eh[0x28..]);
         int phentsize = BinaryPrimitives.ReadUInt16LittleEndian(eh[0x36..]);
         int phnum = BinaryPrimitives.ReadUInt16LittleEndian(eh[0x38..]);
         int shentsize = BinaryPrimitives.ReadUInt16LittleEndian(eh[0x3A..]);

@@ -61,4 +61,8 @@ public static unsafe partial class Unistd
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int setsid();
+
+    /// <summary>isatty(3): 1 when <paramref name="fd"/> is a terminal.</summary>
+    [LibraryImport(Libc, SetLastError = true)]
+    public static partial int isatty(int fd);
 }

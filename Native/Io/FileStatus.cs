@@ -16,14 +16,34 @@ public readonly record struct FileStatus(
     /// <summary>stat(2), following symlinks (e.g. /proc/self/fd/N to the open file); 0 or a positive errno.</summary>
     public static int TryStat(ReadOnlySpan<byte> path, out FileStatus status) => TryStatx(path, 0, out status);
 
-    private static unsafe int TryStatx(ReadOnlySpan<byte> path, int followFlags, out FileStatus status)
+    /// <summary>fstat(2) of an open fd (an O_PATH one included), through statx with AT_EMPTY_PATH; 0 or a positive errno.</summary>
+    public static unsafe int TryFstat(SafeFd fd, out FileStatus status)
+    {
+        bool added = false;
+        fd.DangerousAddRef(ref added);
+        try
+        {
+            return TryStatx(fd.Fd, ""u8, AT_EMPTY_PATH, out status);
+        }
+        finally
+        {
+            fd.DangerousRelease();
+        }
+    }
+
+    private const int AT_EMPTY_PATH = 0x1000;
+
+    private static int TryStatx(ReadOnlySpan<byte> path, int followFlags, out FileStatus status) =>
+        TryStatx(Stat.AT_FDCWD, path, followFlags, out status);
+
+    private static unsafe int TryStatx(int dirfd, ReadOnlySpan<byte> path, int followFlags, out FileStatus status)
     {
         Stat.statx_t buf;
         int rc;
         using (var z = new NulTerminated(path))
         {
             fixed (byte* p = z.Bytes)
-                rc = Stat.statx(Stat.AT_FDCWD, p, followFlags | Stat.AT_NO_AUTOMOUNT, Stat.STATX_BASIC_STATS, &buf);
+                rc = Stat.statx(dirfd, p, followFlags | Stat.AT_NO_AUTOMOUNT, Stat.STATX_BASIC_STATS, &buf);
         }
         if (rc != 0)
         {

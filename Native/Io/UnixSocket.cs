@@ -76,11 +76,31 @@ public static unsafe class UnixSocket
     private const int ECONNABORTED = 103;
     public const int ECONNREFUSED = 111;
 
-    /// <summary>Connects to the socket at <paramref name="path"/>.</summary>
+    /// <summary>Connects to the socket at <paramref name="path"/> (following symlinks, as connect(2) does).</summary>
     public static SafeFd Connect(string path)
     {
-        var fd = Create();
         using var directory = ShortAddress(path, out var addr, out uint len);
+        return Connect(addr, len, path);
+    }
+
+    /// <summary>
+    /// Connects to the socket that <paramref name="socketPath"/> (an O_PATH fd, see
+    /// <see cref="PathHandle.Open"/>) refers to, through its /proc/self/fd link: the kernel resolves
+    /// that link to the very inode the fd holds, so no name is looked up again and nothing that
+    /// replaced the name since (a symlink planted in between) can redirect the connection.
+    /// </summary>
+    public static SafeFd Connect(SafeFd socketPath, string pathForMessages)
+    {
+        using (Borrow(socketPath, out int raw))
+        {
+            var addr = Address($"/proc/self/fd/{raw}", out uint len);
+            return Connect(addr, len, pathForMessages);
+        }
+    }
+
+    private static SafeFd Connect(Socket.sockaddr_un addr, uint len, string path)
+    {
+        var fd = Create();
         using (Borrow(fd, out int raw))
         {
             while (Socket.connect(raw, &addr, len) != 0)

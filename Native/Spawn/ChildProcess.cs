@@ -35,7 +35,7 @@ public sealed class ChildProcess : IDisposable
     /// ("NAME=value"). Every fd of ours is O_CLOEXEC, so the child gets stdin/stdout/stderr plus
     /// exactly the fds in <paramref name="inheritFds"/>: each (parent fd, child fd) pair becomes a
     /// posix_spawn_file_actions_adddup2 (dup2 clears FD_CLOEXEC on the new number; the child
-    /// number must differ from the parent's, see dup2(2)). Signal dispositions are reset to
+    /// numbers may collide with the parent's: see below). Signal dispositions are reset to
     /// default and the mask is emptied (POSIX_SPAWN_SETSIGDEF/SETSIGMASK), because the runtime
     /// ignores SIGPIPE and exec keeps ignored signals ignored. <paramref name="closeFds"/> are closed
     /// in the child (a caller whose own stdin was closed gets a child without one), and
@@ -54,6 +54,7 @@ public sealed class ChildProcess : IDisposable
         IReadOnlyList<(SafeHandle Fd, int ChildFd)>? inheritFds, string? workingDirectory, IReadOnlyList<int>? closeFds)
     {
         var strings = new List<IntPtr>();
+        var copies = new List<SafeFd>();
         var refs = new List<SafeHandle>();
         Interop.Spawn.posix_spawn_file_actions_t actions;
         Interop.Spawn.posix_spawnattr_t attr;
@@ -77,14 +78,24 @@ public sealed class ChildProcess : IDisposable
             for (int i = 0; i < environment.Count; i++) envp[i] = Utf8(environment[i]);
             envp[environment.Count] = null;
 
+            var childNumbers = (inheritFds ?? []).Select(i => i.ChildFd).ToHashSet();
             foreach (var (fd, childFd) in inheritFds ?? [])
             {
                 bool added = false;
                 fd.DangerousAddRef(ref added);
                 refs.Add(fd);
                 int parentFd = (int)fd.DangerousGetHandle();
-                if (parentFd == childFd)
-                    throw new ArgumentException($"fd {parentFd} must be passed under another number", nameof(inheritFds));
+                // The dup2 actions run in order in the child: a parent fd that has a child number of
+                // this list (its own: dup2 onto itself would keep O_CLOEXEC; another's: an earlier
+                // dup2 would have replaced it) is first copied out of the way, above them all.
+                if (childNumbers.Contains(parentFd))
+                {
+                    int moved = Fcntl.fcntl(parentFd, Fcntl.F_DUPFD_CLOEXEC, 100);
+                    if (moved < 0) throw ErrnoException.FromLastError("fcntl F_DUPFD_CLOEXEC", path);
+                    var copy = new SafeFd(moved);
+                    copies.Add(copy);
+                    parentFd = moved;
+                }
                 int rc = Interop.Spawn.posix_spawn_file_actions_adddup2(&actions, parentFd, childFd);
                 if (rc != 0) throw new ErrnoException(rc, "posix_spawn_file_actions_adddup2", path);
             }
@@ -119,6 +130,7 @@ public sealed class ChildProcess : IDisposable
         finally
         {
             foreach (var r in refs) r.DangerousRelease();
+            foreach (var c in copies) c.Dispose();
             Interop.Spawn.posix_spawn_file_actions_destroy(&actions);
             Interop.Spawn.posix_spawnattr_destroy(&attr);
             foreach (var p in strings) Marshal.FreeCoTaskMem(p);

@@ -108,12 +108,29 @@ public static class ConfigStore
             }
             catch (JsonException e)
             {
-                throw new InvalidImageException($"Invalid configuration in '{path}': {e.Message}");
+                throw new InvalidImageException($"Invalid configuration in '{path}': {Describe(e)}");
             }
         }
         if (damaged && !tolerateDamage)
             throw new InvalidImageException($"Invalid configuration in '{path}': both configuration slots are damaged (use a 'set' or 'clear' command to write a fresh one)");
         return (ImageConfig.Default, 0, -1);
+    }
+
+    /// <summary>
+    /// A JSON error as one printable line. System.Text.Json quotes the offending bytes of the
+    /// document in its messages — newlines, terminal escape sequences, anything an image carries —
+    /// so only the position is reported for those; our own messages are cleaned of control characters.
+    /// </summary>
+    internal static string Describe(JsonException e)
+    {
+        // The path names the document's own keys: cleaned as well.
+        string message = e.BytePositionInLine is { } column
+            ? $"malformed JSON at {e.Path ?? "$"} (line {e.LineNumber + 1}, byte {column + 1})"
+            : e.Message;
+        var text = new System.Text.StringBuilder(Math.Min(message.Length, 200));
+        foreach (char c in message.AsSpan(0, Math.Min(message.Length, 200)))
+            text.Append(char.IsControl(c) ? '?' : c);
+        return text.ToString();
     }
 
     /// <summary>

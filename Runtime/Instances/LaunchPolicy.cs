@@ -90,7 +90,13 @@ public static class LaunchPolicy
         {
             return new LaunchDecision.Refusal(e.Message, 125);
         }
-        var inherited = new List<(SafeHandle, int)>();
+        // The seccomp filter (SeccompFilter: what each rule prevents), which bwrap reads from its fd
+        // and installs before anything of the guest runs.
+        var filter = SeccompFilter.Build(allowUserNamespaces: plan.Config.Unshare.HasFlag(Config.UnshareOptions.User));
+        var inherited = new List<(SafeHandle, int)>
+        {
+            (Native.Io.SealedMemoryFile.Create("fim-seccomp", filter, avoidFd: SeccompFilter.ChildFd), SeccompFilter.ChildFd),
+        };
         if (RootUserNamespace.AppliesTo(plan.Host))
         {
             try
@@ -99,6 +105,8 @@ public static class LaunchPolicy
             }
             catch (SandboxUnavailableException e)
             {
+                foreach (var (fd, _) in inherited)
+                    fd.Dispose();
                 return new LaunchDecision.Refusal(e.Message, 125);
             }
         }

@@ -39,5 +39,6 @@ public sealed record RunPlan(
 
     /// <summary>The sandbox command line once the root is known.</summary>
     public SandboxSpec SandboxFor(SandboxRoot root, IReadOnlyList<string> command, string workingDirectory) => new(
-        root, Identity, Host, Config.Permissions, Config.Unshare, UserBinds, PermissionMounts, Paths, workingDirectory, command);
+        root, Identity, Host, Config.Permissions, Config.Unshare, UserBinds, PermissionMounts, Paths, workingDirectory, command,
+        TerminalStdin: Native.Interop.Unistd.isatty(0) == 1);
 }

@@ -20,7 +20,9 @@ public static class PortalClient
     private const int ECONNRESET = 104;
     private const string Refused = "The portal closed the connection without running the command (it serves only the instance's owner)";
 
-    public static PortalCallResult Call(string socketPath, IReadOnlyList<string> arguments)
+    /// <param name="passVariable">which of this process's environment variables the request carries (all when null).</param>
+    /// <exception cref="UnsafePortalSocketException">the socket is not one the caller may trust (<see cref="PortalSocket"/>): nothing was sent.</exception>
+    public static PortalCallResult Call(string socketPath, IReadOnlyList<string> arguments, Func<string, bool>? passVariable = null)
     {
         PortalConnection connection;
         try
@@ -70,7 +72,7 @@ public static class PortalClient
                 var (mask, fds) = OpenStdio();
                 try
                 {
-                    connection.SendRequest(new PortalRequest(arguments, EnvironmentList(), WorkingDirectory(), mask), fds);
+                    connection.SendRequest(new PortalRequest(arguments, EnvironmentList(passVariable), WorkingDirectory(), mask), fds);
                 }
                 catch (ErrnoException e) when (e.Errno is EPIPE or ECONNRESET)
                 {
@@ -140,13 +142,13 @@ public static class PortalClient
         return (mask, fds.ToArray());
     }
 
-    private static List<string> EnvironmentList()
+    private static List<string> EnvironmentList(Func<string, bool>? passVariable)
     {
         var list = new List<string>();
         foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
             string key = (string)e.Key;
-            if (key.Length > 0 && !key.Contains('='))
+            if (key.Length > 0 && !key.Contains('=') && (passVariable is null || passVariable(key)))
                 list.Add(key + "=" + (string?)e.Value);
         }
         return list;

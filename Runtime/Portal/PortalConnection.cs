@@ -12,7 +12,7 @@ public sealed record PortalFrame(PortalFrameType Type, byte[] Payload, IReadOnly
     public int Number => Payload.Length >= 4 ? BinaryPrimitives.ReadInt32LittleEndian(Payload) : throw new PortalProtocolException($"short {Type} frame");
 
     /// <summary>The message of a Failed frame (after its status).</summary>
-    public string Text => Encoding.UTF8.GetString(Payload.AsSpan(4));
+    public string Text => Payload.Length >= 4 ? Encoding.UTF8.GetString(Payload.AsSpan(4)) : throw new PortalProtocolException($"short {Type} frame");
 
     public void Dispose()
     {
@@ -33,7 +33,8 @@ public sealed class PortalConnection : IDisposable
 
     public PortalConnection(SafeFd socket) => _socket = socket;
 
-    public static PortalConnection Connect(string path) => new(UnixSocket.Connect(path));
+    /// <summary>Connects without following a symlink and only to a socket of the caller's (<see cref="PortalSocket"/>).</summary>
+    public static PortalConnection Connect(string path) => new(PortalSocket.Connect(path));
 
     /// <summary>For tests that send what no well-behaved peer would.</summary>
     internal SafeFd Socket => _socket;

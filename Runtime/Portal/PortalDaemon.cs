@@ -100,9 +100,14 @@ public static class PortalDaemon
     private static void Serve(PortalListener listener, string path)
     {
         uint self = Unistd.getuid();
+        // The host-service variables this instance was granted (its own environment holds exactly those).
+        var services = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+            if (!Sandbox.HostServices.MayPass((string)e.Key, Config.Permissions.None))
+                services[(string)e.Key] = (string?)e.Value ?? "";
         while (listener.Accept() is { } connection)
         {
-            var session = new PortalSession(connection, self, path);
+            var session = new PortalSession(connection, self, path, services);
             new Thread(() => session.Run()) { IsBackground = true, Name = "portal-session" }.Start();
         }
     }

@@ -25,6 +25,9 @@ public sealed class PortalListener : IDisposable
     public static PortalListener Create(string path)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        // Binding never follows a symlink at the socket name, but a directory someone else can
+        // write lets them replace our socket after the fact.
+        PortalSocket.CheckDirectory(System.IO.Path.GetDirectoryName(path)!);
         try
         {
             return new PortalListener(path, UnixSocket.Listen(path));

@@ -100,6 +100,17 @@ public sealed record PortalRequest(IReadOnlyList<string> Arguments, IReadOnlyLis
         // A NUL would silently cut an argument or variable short at exec: refuse it.
         if (bytes.IndexOf((byte)0) >= 0)
             throw new PortalProtocolException("a string contains a NUL byte");
-        return Encoding.UTF8.GetString(bytes);
+        // Invalid UTF-8 would be replaced by U+FFFD and run a different argument than was sent;
+        // our clients encode .NET strings, which always give valid UTF-8.
+        try
+        {
+            return StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new PortalProtocolException("a string is not valid UTF-8");
+        }
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 }

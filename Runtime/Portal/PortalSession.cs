@@ -31,17 +31,24 @@ public sealed class PortalSession : IDisposable
     private readonly PortalConnection _connection;
     private readonly uint _ownerUid;
     private readonly string _searchPath;
+    private readonly IReadOnlyDictionary<string, string>? _serviceVariables;
     private readonly object _gate = new();
     private ChildProcess? _child; // protected by _gate
     private bool _disposed; // protected by _gate
 
     /// <param name="ownerUid">the only uid (as SO_PEERCRED reports it in our user namespace) allowed to run anything.</param>
     /// <param name="searchPath">the server side's PATH, where program names are looked up (cli.md §14).</param>
-    public PortalSession(PortalConnection connection, uint ownerUid, string searchPath)
+    /// <param name="serviceVariables">
+    /// when set, the host-service variables (<see cref="Sandbox.HostServices"/>) a request carries are
+    /// dropped and these take their place: inside an instance, a command gets the services the
+    /// instance was granted, never those of whoever asked.
+    /// </param>
+    public PortalSession(PortalConnection connection, uint ownerUid, string searchPath, IReadOnlyDictionary<string, string>? serviceVariables = null)
     {
         _connection = connection;
         _ownerUid = ownerUid;
         _searchPath = searchPath;
+        _serviceVariables = serviceVariables;
     }
 
     /// <summary>What the session ran, for the log (empty until the request is read).</summary>
@@ -117,6 +124,8 @@ public sealed class PortalSession : IDisposable
                 }
                 inherit.Add((fd, std));
             }
+            if (_serviceVariables is not null)
+                request = request with { Environment = WithServiceVariables(request.Environment, _serviceVariables) };
             string? cwd = request.WorkingDirectory.Length > 0 && Directory.Exists(request.WorkingDirectory) ? request.WorkingDirectory : null;
             try
             {
@@ -237,6 +246,17 @@ public sealed class PortalSession : IDisposable
                 return candidate;
         }
         return null;
+    }
+
+    private static List<string> WithServiceVariables(IReadOnlyList<string> requested, IReadOnlyDictionary<string, string> own)
+    {
+        var env = new List<string>(requested.Count + own.Count);
+        foreach (string entry in requested)
+            if (Sandbox.HostServices.MayPass(entry[..entry.IndexOf('=')], Config.Permissions.None))
+                env.Add(entry);
+        foreach (var (name, value) in own)
+            env.Add($"{name}={value}");
+        return env;
     }
 
     private static SafeFd Duplicate(SafeFd fd)

@@ -47,6 +47,16 @@ public static class BwrapCommandLine
         if (spec.Unshare.HasFlag(UnshareOptions.Cgroup))
             a.Add("--unshare-cgroup-try");
 
+        // The launcher's seccomp filter (SeccompFilter: what each rule prevents), read by bwrap from
+        // the fd the sandbox is started with and installed on the program and bwrap's own init.
+        a.AddRange(["--seccomp", SeccompFilter.ChildFd.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        // A new session detaches the guest from the caller's controlling terminal: TIOCSTI then
+        // fails even if the filter missed a way to issue it (the kernel allows it only on one's own
+        // controlling terminal). It also takes job control away, so an interactive program on a
+        // terminal keeps the caller's session, and the filter alone guards that terminal.
+        if (!spec.TerminalStdin)
+            a.Add("--new-session");
+
         // Root filesystem first: every later mount lands inside it.
         switch (spec.Root)
         {

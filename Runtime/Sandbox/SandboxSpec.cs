@@ -3,7 +3,11 @@ using FlatImage.Runtime.Paths;
 
 namespace FlatImage.Runtime.Sandbox;
 
-/// <summary>Everything the sandbox's command line is built from, resolved on the host beforehand (paths expanded).</summary>
+/// <summary>
+/// Everything the sandbox's command line is built from, resolved on the host beforehand (paths
+/// expanded). <see cref="TerminalStdin"/>: the program reads a terminal (an interactive shell), so
+/// it keeps the caller's session and job control (see <see cref="BwrapCommandLine"/>).
+/// </summary>
 public sealed record SandboxSpec(
     SandboxRoot Root,
     Identity Identity,
@@ -14,4 +18,5 @@ public sealed record SandboxSpec(
     IReadOnlyList<SandboxMount> PermissionMounts,
     InstancePaths Paths,
     string WorkingDirectory,
-    IReadOnlyList<string> Command);
+    IReadOnlyList<string> Command,
+    bool TerminalStdin = false);

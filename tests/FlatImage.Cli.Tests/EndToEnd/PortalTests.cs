@@ -318,7 +318,9 @@ public sealed class PortalTests : IDisposable
                 string stderr = client.StandardError.ReadToEnd();
                 client.WaitForExit();
                 Assert.Equal(1, client.ExitCode);
-                Assert.StartsWith("E::fim_portal::The portal closed the connection without running the command", stderr);
+                // The client itself now refuses a socket (or directory) of another uid before connecting;
+                // the server's peer check (PortalSessionTests) is the second line of defence.
+                Assert.Matches(@"^E::fim_portal::Refusing portal (directory|socket) '[^']+': it is owned by uid \d+\n$", stderr);
                 Assert.False(File.Exists(marker));
             }
             // The owner still gets through.

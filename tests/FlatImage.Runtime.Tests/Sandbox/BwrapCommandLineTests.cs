@@ -102,4 +102,18 @@ public sealed class BwrapCommandLineTests
         var binds = new[] { new SandboxMount(SandboxMountKind.ReadWrite, "relative", "/dst") };
         Assert.Throws<ArgumentException>(() => BwrapCommandLine.Build(Spec(User, Same(User), binds: binds)));
     }
+
+    [Fact]
+    public void Every_run_gets_the_seccomp_filter_fd_and_a_new_session_unless_it_reads_a_terminal()
+    {
+        var piped = BwrapCommandLine.Build(Spec(User, Same(User)));
+        Assert.Contains($"--seccomp {SeccompFilter.ChildFd}", string.Join(' ', piped));
+        Assert.Contains("--new-session", piped);
+        Assert.Contains($"--seccomp {SeccompFilter.ChildFd}", string.Join(' ', BwrapCommandLine.Build(Spec(Root, Same(Root)))));
+
+        // An interactive shell keeps the caller's session (job control); the filter guards the terminal.
+        var interactive = BwrapCommandLine.Build(Spec(User, Same(User)) with { TerminalStdin = true });
+        Assert.DoesNotContain("--new-session", interactive);
+        Assert.Contains($"--seccomp {SeccompFilter.ChildFd}", string.Join(' ', interactive));
+    }
 }
