@@ -28,7 +28,6 @@ public sealed class SandboxActor : ReceiveActor
         _bwrap = bwrap;
         _arguments = arguments;
         _environment = environment;
-        _seccompFilter = seccompFilter;
         Receive<ChildExited>(HandleChildExited);
         Receive<ForwardSignal>(HandleForwardSignal);
     }

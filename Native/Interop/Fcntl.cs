@@ -36,10 +36,5 @@ public static unsafe partial class Fcntl
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int fcntl(int fd, int cmd, int arg);
 
-    /// <summary>O_PATH (x86 and arm alike): a handle on the path itself, for *at calls and fstat; no read or write.</summary>
-    public const int O_PATH = 0x200000;
-
-    /// <summary>openat(2), mode passed as a fixed argument as in <see cref="open"/>.</summary>
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int openat(int dirfd, byte* pathname, int flags, uint mode);
+    // openat(2) and O_PATH are declared with the other *at calls (AtFunctions.cs).
 }
