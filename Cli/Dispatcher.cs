@@ -5,7 +5,7 @@ using FlatImage.Cli.Help;
 namespace FlatImage.Cli;
 
 /// <summary>
-/// argv[1] to a command (cli.md §1.1): a word starting with <c>fim-</c> must be one of the known
+/// argv[1] to a command (docs/cli.md §1.1): a word starting with <c>fim-</c> must be one of the known
 /// commands; anything else, or nothing, is the default boot with every argument passed on.
 /// </summary>
 public static class Dispatcher

@@ -12,7 +12,7 @@ namespace FlatImage.Cli;
 
 public static class Program
 {
-    /// <summary>Exit status of every launcher failure (cli.md §1.3).</summary>
+    /// <summary>Exit status of every launcher failure (docs/cli.md §1.3).</summary>
     public const int FailureStatus = 125;
 
     public static int Main(string[] args)

@@ -5,7 +5,7 @@ using FlatImage.Runtime.Layers;
 namespace FlatImage.Actors.Commit;
 
 /// <summary>
-/// <c>fim-layer commit</c> (design.md, Actors): compresses the writable layer, places the new
+/// <c>fim-layer commit</c> (docs/architecture.md, Actors): compresses the writable layer, places the new
 /// layer and then empties the writable layer (<see cref="LayerCommit"/>), answering
 /// <see cref="CommitLayerResult"/>. The work is blocking I/O and compression, so it runs on the
 /// thread pool and its outcome comes back to the asker as a message; the actor holds no state,

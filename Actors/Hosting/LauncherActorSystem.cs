@@ -33,7 +33,7 @@ public static class LauncherActorSystem
             //   Its class is replaced too (SilentStandardOutLogger): no fallback path may print.
             // - Akka's CLR shutdown hook registers its own SIGTERM/SIGHUP handlers and runs
             //   CoordinatedShutdown from them, racing the launcher's handling. Signals reach
-            //   CoordinatedShutdown by one route only: the command's PosixSignalRegistration (style.md).
+            //   CoordinatedShutdown by one route only: the command's PosixSignalRegistration (docs/contributing.md).
             akka.AddHocon(
                 "akka.stdout-loglevel = OFF\n" +
                 $"akka.stdout-logger-class = \"{typeof(SilentStandardOutLogger).AssemblyQualifiedName}\"\n" +

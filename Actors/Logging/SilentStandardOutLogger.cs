@@ -7,7 +7,7 @@ namespace FlatImage.Actors.Logging;
 /// uses while the system starts and stops and as its fallback when a configured logger is slow
 /// to initialise. `akka.stdout-loglevel = OFF` silences its normal subscriptions, yet under heavy
 /// load one `[INFO]` line still reached a run's stdout. The launcher's stdout belongs to the
-/// program alone (design.md "Logging and output"), so this logger drops everything.
+/// program alone (docs/architecture.md "Logging and output"), so this logger drops everything.
 /// </summary>
 public sealed class SilentStandardOutLogger : MinimalLogger
 {

@@ -5,7 +5,7 @@ using FlatImage.Runtime.Filesystems;
 namespace FlatImage.Actors.Mounts;
 
 /// <summary>
-/// Owns the casefold mount of one run (design.md, "Actors": casefold under MountSupervisor): the
+/// Owns the casefold mount of one run (docs/architecture.md, "Actors": casefold under MountSupervisor): the
 /// case-insensitive, case-preserving view of the writable overlay that becomes the sandbox's root.
 /// Mounts in PreStart and tells the parent <see cref="MountReady"/>, or <see cref="MountFailed"/>
 /// and stops. A stopped FUSE worker is restarted on the same connection; a handler fault is only

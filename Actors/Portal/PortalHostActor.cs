@@ -5,7 +5,7 @@ using FlatImage.Runtime.Portal;
 namespace FlatImage.Actors.Portal;
 
 /// <summary>
-/// The host side of the portal (guest → host, cli.md §14): owns the instance's host socket and
+/// The host side of the portal (guest → host, docs/cli.md §14): owns the instance's host socket and
 /// accepts on it from a dedicated thread; each connection becomes a <see cref="PortalSessionActor"/>
 /// child that runs one host command. Started by the instance before the sandbox, only with the
 /// <c>portal</c> permission (§16b), and stopped after it: stopping kills what the sessions still run.

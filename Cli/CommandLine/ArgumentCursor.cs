@@ -2,7 +2,7 @@ namespace FlatImage.Cli.CommandLine;
 
 /// <summary>
 /// The arguments after the command word, consumed left to right, with the rules every fim-*
-/// command shares (cli.md §1.1): keywords are case-insensitive, surplus arguments are rejected
+/// command shares (docs/cli.md §1.1): keywords are case-insensitive, surplus arguments are rejected
 /// with <c>Trailing arguments for fim-&lt;cmd&gt;: ['a','b',]</c>.
 /// </summary>
 public sealed class ArgumentCursor(string command, string[] args, int start)

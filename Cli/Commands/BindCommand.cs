@@ -6,7 +6,7 @@ using FlatImage.Runtime.Sandbox;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-bind add &lt;ro|rw|dev&gt; &lt;src&gt; &lt;dst&gt; | del &lt;index&gt; | list</c> (cli.md §3.7).</summary>
+/// <summary><c>fim-bind add &lt;ro|rw|dev&gt; &lt;src&gt; &lt;dst&gt; | del &lt;index&gt; | list</c> (docs/cli.md §3.7).</summary>
 public static class BindCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)

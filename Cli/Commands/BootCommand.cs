@@ -4,7 +4,7 @@ using Boot = FlatImage.Runtime.Config.BootCommand;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-boot set &lt;program&gt; [args...] | show | clear</c> (cli.md §3.3).</summary>
+/// <summary><c>fim-boot set &lt;program&gt; [args...] | show | clear</c> (docs/cli.md §3.3).</summary>
 public static class BootCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)

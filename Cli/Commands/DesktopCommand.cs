@@ -6,7 +6,7 @@ namespace FlatImage.Cli.Commands;
 
 /// <summary>
 /// <c>fim-desktop setup &lt;json-file&gt; | enable &lt;item&gt;[,...] | clean | dump icon &lt;file&gt; | dump entry|mimetype</c>
-/// (cli.md §3.13, §11). Every argument and the whole setup input are checked before the image or
+/// (docs/cli.md §3.13, §11). Every argument and the whole setup input are checked before the image or
 /// <c>$XDG_DATA_HOME</c> is touched.
 /// </summary>
 public static class DesktopCommand
@@ -130,7 +130,7 @@ public static class DesktopCommand
 
     /// <summary>
     /// A comma list of items; <c>none</c> must stand alone and means no item. An empty element is an
-    /// unknown item (cli.md §1.1).
+    /// unknown item (docs/cli.md §1.1).
     /// </summary>
     private static DesktopItems ParseItems(string list)
     {

@@ -3,7 +3,7 @@ using FlatImage.Runtime.Config;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-env add|set 'K=V'... | del K... | list | clear</c> (cli.md §3.6). Values are stored unexpanded.</summary>
+/// <summary><c>fim-env add|set 'K=V'... | del K... | list | clear</c> (docs/cli.md §3.6). Values are stored unexpanded.</summary>
 public static class EnvCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)

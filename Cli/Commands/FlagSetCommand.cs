@@ -71,5 +71,5 @@ public sealed class FlagSetCommand<T>(
     }
 }
 
-/// <summary>The spec's messages for one flag-set command (cli.md §3.4, §3.5).</summary>
+/// <summary>The spec's messages for one flag-set command (docs/cli.md §3.4, §3.5).</summary>
 public sealed record FlagSetMessages(string MissingOp, string InvalidOp, string NoneOp, string InvalidName, string AllWithOthers);

@@ -9,7 +9,7 @@ using FlatImage.Runtime.Sandbox;
 namespace FlatImage.Cli.Commands;
 
 /// <summary>
-/// <c>fim-instance list</c> and <c>fim-instance exec &lt;id&gt; &lt;program&gt; [args...]</c> (cli.md §3.12).
+/// <c>fim-instance list</c> and <c>fim-instance exec &lt;id&gt; &lt;program&gt; [args...]</c> (docs/cli.md §3.12).
 /// exec goes through the instance's guest portal: its <c>fim_portal</c> daemon spawns the command
 /// inside the instance — same uid, namespaces and filesystem view — on this process's own
 /// stdin, stdout and stderr, and this process exits with the command's status.
@@ -57,7 +57,7 @@ public static class InstanceCommand
         PortalCallResult result;
         try
         {
-            // Host-service variables stay behind, as for runs (cli.md §16d): the instance's program
+            // Host-service variables stay behind, as for runs (docs/cli.md §16d): the instance's program
             // got those its permissions grant, and its daemon hands the same to this command.
             result = PortalClient.Call(socket, command, name => HostServices.MayPass(name, Permissions.None));
         }

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-layer create|add|commit|list</c> (cli.md §3.11, §13), and <c>mount</c> (ours, <see cref="LayerMountCommand"/>).</summary>
+/// <summary><c>fim-layer create|add|commit|list</c> (docs/cli.md §3.11, §13), and <c>mount</c> (ours, <see cref="LayerMountCommand"/>).</summary>
 public static class LayerCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)
@@ -54,7 +54,7 @@ public static class LayerCommand
 
     /// <summary>
     /// Starts the actor system, asks <see cref="LayerCommitActor"/> to commit, and prints the
-    /// confirmation lines (cli.md §1.4): the placement line as soon as the layer is durable, the
+    /// confirmation lines (docs/cli.md §1.4): the placement line as soon as the layer is durable, the
     /// erase line only when the writable layer was emptied too.
     /// </summary>
     private static int Commit(CommandContext context, CommitMode mode, string? destination)

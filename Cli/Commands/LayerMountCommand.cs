@@ -60,7 +60,7 @@ public static class LayerMountCommand
             .CreateLogger();
 
         // A killed server must leave no mount: fusermount3's auto_unmount cannot clean a mount made
-        // without allow_other (design.md), so the janitor watches this process as it does for runs.
+        // without allow_other (docs/architecture.md), so the janitor watches this process as it does for runs.
         using var janitor = Runtime.Instances.JanitorProcess.Start(context.LauncherPath);
         janitor.Mounted(dir);
 
@@ -76,7 +76,7 @@ public static class LayerMountCommand
         host.StartAsync().GetAwaiter().GetResult();
         var system = host.Services.GetRequiredService<ActorSystem>();
         var shutdown = CoordinatedShutdown.Get(system);
-        // Teardown has one route (style.md): the service-stop phase stops the mount actor and waits
+        // Teardown has one route (docs/contributing.md): the service-stop phase stops the mount actor and waits
         // for its PostStop (the unmount) before the actor system goes down.
         shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-layer-mount", async () =>
         {

@@ -3,7 +3,7 @@ using FlatImage.Runtime.Config;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-overlay set &lt;bwrap|overlayfs|unionfs&gt; | show</c> (cli.md §3.8).</summary>
+/// <summary><c>fim-overlay set &lt;bwrap|overlayfs|unionfs&gt; | show</c> (docs/cli.md §3.8).</summary>
 public static class OverlayCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)

@@ -3,7 +3,7 @@ using FlatImage.Runtime.Config;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-perms add|del|set &lt;perm&gt;[,...] | list | clear</c> (cli.md §3.4).</summary>
+/// <summary><c>fim-perms add|del|set &lt;perm&gt;[,...] | list | clear</c> (docs/cli.md §3.4).</summary>
 public static class PermsCommand
 {
     private static readonly FlagSetCommand<Permissions> Command = new(

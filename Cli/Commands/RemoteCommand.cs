@@ -2,7 +2,7 @@ using FlatImage.Cli.CommandLine;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-remote set &lt;url&gt; | show | clear</c> (cli.md §3.14).</summary>
+/// <summary><c>fim-remote set &lt;url&gt; | show | clear</c> (docs/cli.md §3.14).</summary>
 public static class RemoteCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)

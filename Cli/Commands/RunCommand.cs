@@ -14,7 +14,7 @@ using Serilog;
 namespace FlatImage.Cli.Commands;
 
 /// <summary>
-/// The container commands: <c>fim-exec</c>, <c>fim-root</c> and the default boot (cli.md §3.1, §3.2).
+/// The container commands: <c>fim-exec</c>, <c>fim-root</c> and the default boot (docs/cli.md §3.1, §3.2).
 /// Plans the run, starts the actor system and asks the instance actor to carry it out; the
 /// program's exit status becomes the launcher's. Nothing of the launcher's own is printed on success.
 /// </summary>
@@ -90,7 +90,7 @@ public static class RunCommand
             FaultInjector = Native.Fuse.FuseFaultInjection.FromEnvironment(),
         });
 
-    /// <summary>Serilog to the instance's log file; to stderr as well only with FIM_DEBUG=1 (design.md "Logging and output").</summary>
+    /// <summary>Serilog to the instance's log file; to stderr as well only with FIM_DEBUG=1 (docs/architecture.md "Logging and output").</summary>
     private static void ConfigureLogging(RunPlan plan)
     {
         var config = new LoggerConfiguration()

@@ -3,7 +3,7 @@ using FlatImage.Runtime.Config;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-casefold on|off</c> and <c>fim-notify on|off</c> (cli.md §3.9, §3.10): one stored flag each.</summary>
+/// <summary><c>fim-casefold on|off</c> and <c>fim-notify on|off</c> (docs/cli.md §3.9, §3.10): one stored flag each.</summary>
 public static class SwitchCommand
 {
     public static int Casefold(CommandContext context, ArgumentCursor args)

@@ -3,7 +3,7 @@ using FlatImage.Runtime.Config;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-unshare add|del|set &lt;opt&gt;[,...] | list | clear</c> (cli.md §3.5).</summary>
+/// <summary><c>fim-unshare add|del|set &lt;opt&gt;[,...] | list | clear</c> (docs/cli.md §3.5).</summary>
 public static class UnshareCommand
 {
     private static readonly FlagSetCommand<UnshareOptions> Command = new(

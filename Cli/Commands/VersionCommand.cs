@@ -4,7 +4,7 @@ using FlatImage.Runtime.Tools;
 
 namespace FlatImage.Cli.Commands;
 
-/// <summary><c>fim-version short|full|deps</c> (cli.md §3.16, §16a).</summary>
+/// <summary><c>fim-version short|full|deps</c> (docs/cli.md §3.16, §16a).</summary>
 public static class VersionCommand
 {
     public static int Run(CommandContext context, ArgumentCursor args)

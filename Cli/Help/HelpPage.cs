@@ -2,7 +2,7 @@ using System.Text;
 
 namespace FlatImage.Cli.Help;
 
-/// <summary>One command's help text in the shape of cli.md §15: header, then Usage/argument/Note/Example lines in order.</summary>
+/// <summary>One command's help text in the shape of docs/cli.md §15: header, then Usage/argument/Note/Example lines in order.</summary>
 public sealed class HelpPage(string command, string description)
 {
     private readonly StringBuilder _text = new StringBuilder()

@@ -1,6 +1,6 @@
 namespace FlatImage.Cli.Help;
 
-/// <summary>The text of <c>fim-help</c> and <c>fim-help &lt;topic&gt;</c> (cli.md §15). Texts after the argument names are ours.</summary>
+/// <summary>The text of <c>fim-help</c> and <c>fim-help &lt;topic&gt;</c> (docs/cli.md §15). Texts after the argument names are ours.</summary>
 public static class HelpPages
 {
     public static HelpPage General() => new HelpPage("fim-help", "See usage details for specified command")

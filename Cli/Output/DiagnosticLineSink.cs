@@ -4,7 +4,7 @@ using Serilog.Events;
 namespace FlatImage.Cli.Output;
 
 /// <summary>
-/// Serilog events as the spec's diagnostic lines (cli.md §1.2): <c>&lt;L&gt;::&lt;cmd&gt;::&lt;message&gt;</c>,
+/// Serilog events as the spec's diagnostic lines (docs/cli.md §1.2): <c>&lt;L&gt;::&lt;cmd&gt;::&lt;message&gt;</c>,
 /// one line each (newlines in a message become spaces), on the given writer — stderr.
 /// </summary>
 public sealed class DiagnosticLineSink(TextWriter output, string command) : ILogEventSink

@@ -5,7 +5,7 @@ namespace FlatImage.Portal;
 
 /// <summary>
 /// <c>fim_portal &lt;program&gt; [args...]</c> runs a host command from inside the container
-/// (cli.md §3.18); started by the launcher with <see cref="PortalDaemon.InitVariable"/> set it is
+/// (docs/cli.md §3.18); started by the launcher with <see cref="PortalDaemon.InitVariable"/> set it is
 /// instead the instance's init (<see cref="PortalDaemon"/>). Failures of its own are one
 /// <c>E::fim_portal::</c> line and status 1.
 /// </summary>
@@ -54,7 +54,7 @@ public static class Program
         string? socket = Environment.GetEnvironmentVariable(PortalDaemon.DispatcherSocketVariable);
         if (string.IsNullOrEmpty(socket))
             return Error($"Could not read variable '{PortalDaemon.DispatcherSocketVariable}'");
-        // Without the portal permission the launcher starts no host side (cli.md §16b).
+        // Without the portal permission the launcher starts no host side (docs/cli.md §16b).
         if (!File.Exists(socket))
             return Error("Running host commands needs the 'portal' permission (fim-perms add portal)");
         PortalCallResult result;

@@ -156,7 +156,7 @@ public sealed class FuseMount : IDisposable
         // Only with user_allow_other in /etc/fuse.conf: fusermount3 refuses allow_other otherwise.
         if (allowOther) opts.Append(",allow_other");
         // auto_unmount: fusermount3 stays behind as a watchdog and unmounts when our end of the
-        // socket closes (we died). Not sufficient alone (design.md: a janitor backs it up).
+        // socket closes (we died). Not sufficient alone (docs/architecture.md: a janitor backs it up).
         if (o.AutoUnmount) opts.Append(",auto_unmount");
 
         int* sv = stackalloc int[2];

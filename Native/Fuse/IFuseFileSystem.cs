@@ -4,7 +4,7 @@ namespace FlatImage.Native.Fuse;
 /// A read-only filesystem served by <see cref="FuseSession"/>: one method per FUSE opcode, in the
 /// manner of libfuse's <c>fuse_lowlevel_ops</c>.
 ///
-/// Rules for every handler (style.md, "For this project" 1-2):
+/// Rules for every handler (docs/contributing.md, "For this project" 1-2):
 /// <list type="bullet">
 /// <item>It runs synchronously on a session worker thread, possibly on several threads at once
 /// (FUSE_PARALLEL_DIROPS and FUSE_ASYNC_READ are negotiated): it must be thread-safe and must not

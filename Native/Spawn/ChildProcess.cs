@@ -8,7 +8,7 @@ namespace FlatImage.Native.Spawn;
 /// <summary>
 /// A child started with posix_spawn(3) (never a managed fork). It is waited for by its own pid
 /// (or pidfd), never by waitpid(-1): the .NET runtime fails fast if someone reaps a child that
-/// <c>Process</c> started (see style.md, "Pitfalls").
+/// <c>Process</c> started (see docs/contributing.md, "Pitfalls").
 /// </summary>
 public sealed class ChildProcess : IDisposable
 {

@@ -1,6 +1,6 @@
 namespace FlatImage.Runtime.Commit;
 
-/// <summary>Where <c>fim-layer commit</c> places the new layer (cli.md §13.5).</summary>
+/// <summary>Where <c>fim-layer commit</c> places the new layer (docs/cli.md §13.5).</summary>
 public enum CommitMode
 {
     /// <summary>Appended to the image as its new top embedded layer.</summary>

@@ -10,7 +10,7 @@ using FlatImage.Runtime.Sandbox;
 namespace FlatImage.Runtime.Commit;
 
 /// <summary>
-/// <c>fim-layer commit</c> (cli.md §13.5): turns the writable layer into a read-only layer and
+/// <c>fim-layer commit</c> (docs/cli.md §13.5): turns the writable layer into a read-only layer and
 /// empties it.
 ///
 /// Overview: the user's changes exist in exactly one place until the new layer is durable, so

@@ -4,7 +4,7 @@ using FlatImage.Runtime.Layers;
 namespace FlatImage.Runtime.Commit;
 
 /// <summary>
-/// Looks directories up in the image's read-only stack (cli.md §13.1), top layer first, for the
+/// Looks directories up in the image's read-only stack (docs/cli.md §13.1), top layer first, for the
 /// commit of a writable layer: see <see cref="OverlayUpperScanner.Scan"/>. The readers open on
 /// first use, since most commits need them for a few paths or none.
 /// </summary>

@@ -1,6 +1,6 @@
 namespace FlatImage.Runtime.Config;
 
-/// <summary>A host path bound into the sandbox (cli.md §3.7). Paths are stored unexpanded.</summary>
+/// <summary>A host path bound into the sandbox (docs/cli.md §3.7). Paths are stored unexpanded.</summary>
 public sealed record BindEntry(BindType Type, string Source, string Destination);
 
 public enum BindType : byte

@@ -4,7 +4,7 @@ using FlatImage.Runtime.Image;
 namespace FlatImage.Runtime.Config;
 
 /// <summary>
-/// FlatImage's per-section limits (cli.md §2), checked before anything is written so an oversized
+/// FlatImage's per-section limits (docs/cli.md §2), checked before anything is written so an oversized
 /// value fails with the spec's message and leaves the image as it was. The slot itself bounds the total.
 /// </summary>
 public static class ConfigLimits

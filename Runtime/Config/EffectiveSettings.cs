@@ -1,6 +1,6 @@
 namespace FlatImage.Runtime.Config;
 
-/// <summary>The stored configuration as overridden for one run by the launcher's environment (cli.md §7).</summary>
+/// <summary>The stored configuration as overridden for one run by the launcher's environment (docs/cli.md §7).</summary>
 public static class EffectiveSettings
 {
     /// <summary><c>FIM_CASEFOLD=1</c> forces casefold on for this run.</summary>

@@ -1,7 +1,7 @@
 namespace FlatImage.Runtime.Config;
 
 /// <summary>
-/// What the sandbox may see of the host (cli.md §4). Default: none. The declaration order is
+/// What the sandbox may see of the host (docs/cli.md §4). Default: none. The declaration order is
 /// the order in which the sandbox applies them; <see cref="PermissionNames"/> lists them sorted.
 /// </summary>
 [Flags]

@@ -1,6 +1,6 @@
 namespace FlatImage.Runtime.Config;
 
-/// <summary>Namespaces the sandbox unshares on top of its defaults (cli.md §5).</summary>
+/// <summary>Namespaces the sandbox unshares on top of its defaults (docs/cli.md §5).</summary>
 [Flags]
 public enum UnshareOptions : ushort
 {

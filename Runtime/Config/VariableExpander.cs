@@ -4,7 +4,7 @@ using FlatImage.Native.Interop;
 namespace FlatImage.Runtime.Config;
 
 /// <summary>
-/// Shell-style expansion of stored values (cli.md §8) with glibc's wordexp(3): the same
+/// Shell-style expansion of stored values (docs/cli.md §8) with glibc's wordexp(3): the same
 /// semantics FlatImage has, on the host, with the launcher's C environment. Only the first field
 /// is kept; when expansion fails (syntax error, a bare <c>|</c> or <c>;</c>) the text is used as it is.
 /// </summary>

@@ -4,7 +4,7 @@ using System.Text;
 namespace FlatImage.Runtime.Desktop;
 
 /// <summary>
-/// Where the integration's files go under <c>$XDG_DATA_HOME</c> and what they hold (cli.md §11.2):
+/// Where the integration's files go under <c>$XDG_DATA_HOME</c> and what they hold (docs/cli.md §11.2):
 /// the desktop entry, the shared-mime-info packages and the hicolor icons. The application's
 /// files carry its name; the generic files (the MIME type of every FlatImage file and the product
 /// logo) are shared by all images and never removed.

@@ -19,7 +19,7 @@ namespace FlatImage.Runtime.Desktop;
 /// </summary>
 public static class DesktopIcon
 {
-    /// <summary>The hicolor sizes a raster icon is installed at (cli.md §11.2).</summary>
+    /// <summary>The hicolor sizes a raster icon is installed at (docs/cli.md §11.2).</summary>
     public static readonly ImmutableArray<int> Sizes = [16, 22, 24, 32, 48, 64, 96, 128, 256];
 
     /// <summary>

@@ -5,7 +5,7 @@ using FlatImage.Runtime.Tools;
 namespace FlatImage.Runtime.Desktop;
 
 /// <summary>
-/// An icon named by an <c>http://</c> or <c>https://</c> URL (cli.md §11.1): fetched with the host's
+/// An icon named by an <c>http://</c> or <c>https://</c> URL (docs/cli.md §11.1): fetched with the host's
 /// wget into a private temporary directory, then read and checked like a local icon. The server is
 /// untrusted: the download is cut off past the icon size limit or after a minute.
 /// </summary>

@@ -10,7 +10,7 @@ public sealed record DesktopChanges(bool Entry, bool MimeType, bool Icons, IRead
 }
 
 /// <summary>
-/// Writes and removes the integration's files under <c>$XDG_DATA_HOME</c> (cli.md §11.2, §11.3).
+/// Writes and removes the integration's files under <c>$XDG_DATA_HOME</c> (docs/cli.md §11.2, §11.3).
 /// Every file is written whole under a temporary name and renamed into place, so a reader (a menu,
 /// update-mime-database) never sees half a file and a failure leaves the previous file.
 /// Everything a write needs (icons included) is produced before the first file is touched.

@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace FlatImage.Runtime.Desktop;
 
 /// <summary>
-/// The stored desktop integration (cli.md §11.1): the application's name and menu categories, the
+/// The stored desktop integration (docs/cli.md §11.1): the application's name and menu categories, the
 /// items to install, and the icon's bytes, which travel inside the image's configuration.
 /// </summary>
 public sealed record DesktopIntegration(

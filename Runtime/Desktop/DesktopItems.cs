@@ -1,6 +1,6 @@
 namespace FlatImage.Runtime.Desktop;
 
-/// <summary>What of the desktop integration is installed under <c>$XDG_DATA_HOME</c> (cli.md §11).</summary>
+/// <summary>What of the desktop integration is installed under <c>$XDG_DATA_HOME</c> (docs/cli.md §11).</summary>
 [Flags]
 public enum DesktopItems
 {

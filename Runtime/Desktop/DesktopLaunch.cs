@@ -5,7 +5,7 @@ using FlatImage.Runtime.Image;
 namespace FlatImage.Runtime.Desktop;
 
 /// <summary>
-/// What every container command does for the desktop before its program starts (cli.md §3.2
+/// What every container command does for the desktop before its program starts (docs/cli.md §3.2
 /// step 1, §3.10): refresh the installed integration, so that the entry follows a moved or
 /// renamed image, and, with <c>fim-notify on</c>, say that the application started.
 ///

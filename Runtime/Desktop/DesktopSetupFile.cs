@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace FlatImage.Runtime.Desktop;
 
 /// <summary>
-/// The input of <c>fim-desktop setup</c> (cli.md §11.1): <c>name</c>, <c>icon</c>, <c>categories</c>
+/// The input of <c>fim-desktop setup</c> (docs/cli.md §11.1): <c>name</c>, <c>icon</c>, <c>categories</c>
 /// and optional <c>integrations</c>. Read with JsonDocument (no reflection) and checked field by
 /// field: the file is the user's, but a hostile one must end in one clear line.
 /// </summary>

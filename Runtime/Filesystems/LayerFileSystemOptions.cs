@@ -32,7 +32,7 @@ public sealed record LayerFileSystemOptions
 
     /// <summary>
     /// Every file owned by <paramref name="uid"/>:<paramref name="gid"/>. For unprivileged runs
-    /// (design.md, "Mounts are in-process FUSE servers"): bwrap's user namespace maps only the
+    /// (docs/architecture.md, "Mounts are in-process FUSE servers"): bwrap's user namespace maps only the
     /// caller's uid, so a root-owned file would show up as `nobody` and `fim-root` could not
     /// write to it through the overlay. The layer itself keeps the real owners.
     /// </summary>

@@ -56,7 +56,7 @@ public sealed class LayerMount : IDisposable
         {
             bool root = Unistd.geteuid() == 0;
             // An unprivileged run's sandbox maps only the caller's uid: present the files as the
-            // caller's, or root-owned files would be `nobody` inside (design.md).
+            // caller's, or root-owned files would be `nobody` inside (docs/architecture.md).
             var fsOptions = options.FileSystem
                 ?? (root ? LayerFileSystemOptions.RealOwners : LayerFileSystemOptions.PresentOwner(Unistd.geteuid(), Unistd.getegid()));
             if (options.VerifyOnOpen)

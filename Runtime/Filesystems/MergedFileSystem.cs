@@ -50,7 +50,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
     [ThreadStatic] private static EntryCursor? t_cursor;
 
     /// <summary>
-    /// Serves <paramref name="bottomFirst"/> (cli.md §13.1 order; the caller keeps the readers and
+    /// Serves <paramref name="bottomFirst"/> (docs/cli.md §13.1 order; the caller keeps the readers and
     /// disposes them after the session). O(layers) work: directories are resolved on demand.
     /// </summary>
     public MergedFileSystem(IReadOnlyList<LayerReader> bottomFirst, LayerFileSystemOptions? options = null)

@@ -2,7 +2,7 @@ using FlatImage.Runtime.Paths;
 
 namespace FlatImage.Runtime.Image;
 
-/// <summary>The data directory of an image (cli.md §2): <c>$FIM_DIR_DATA</c>, else <c>&lt;dir of IMG&gt;/.&lt;NAME&gt;.data</c>.</summary>
+/// <summary>The data directory of an image (docs/cli.md §2): <c>$FIM_DIR_DATA</c>, else <c>&lt;dir of IMG&gt;/.&lt;NAME&gt;.data</c>.</summary>
 public static class DataDirectory
 {
     public static string For(string imagePath)

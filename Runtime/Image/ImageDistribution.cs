@@ -4,7 +4,7 @@ using FlatImage.Runtime.Layers;
 namespace FlatImage.Runtime.Image;
 
 /// <summary>
-/// <c>FIM_DIST</c> (cli.md §3.16): the <c>ID</c> of the os-release file (os-release(5)) that the
+/// <c>FIM_DIST</c> (docs/cli.md §3.16): the <c>ID</c> of the os-release file (os-release(5)) that the
 /// image's embedded layers show at <c>/etc/os-release</c>, else <c>/usr/lib/os-release</c>, upper
 /// case — <c>DEBIAN</c> for a debootstrap image, whatever a later layer or commit turned it into.
 /// Read straight from the layers, without mounting. <see cref="LayerAppender"/> records it in the

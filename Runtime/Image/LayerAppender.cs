@@ -59,7 +59,7 @@ public static class LayerAppender
         }
 
         // The layers change only here, so recording the distribution they show now (FIM_DIST,
-        // cli.md §3.16) keeps the stored value true without reading layers on every run.
+        // docs/cli.md §3.16) keeps the stored value true without reading layers on every run.
         IReadOnlyList<LayerSpan> layers = [.. embedded.Layers, new LayerSpan(offset, size)];
         string distribution = ImageDistribution.Detect(imagePath, layers) ?? ImageConfig.Default.Distribution;
         ConfigStore.UpdateLocked(image, imagePath, config => config with { Distribution = distribution, LayersEnd = offset + size });

@@ -4,7 +4,7 @@ using FlatImage.Runtime.Layers;
 namespace FlatImage.Runtime.Image;
 
 /// <summary>
-/// The read-only layers of one run, bottom to top (cli.md §13.1): the layers embedded in the
+/// The read-only layers of one run, bottom to top (docs/cli.md §13.1): the layers embedded in the
 /// image, then each <c>FIM_LAYERS</c> entry, then the data directory's <c>layers/</c>. A file in
 /// those two whose header is not a layer's is skipped with a warning (it is not a layer at all);
 /// a path that does not exist is ignored. A damaged embedded layer is an error

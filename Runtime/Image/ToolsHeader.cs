@@ -6,7 +6,7 @@ namespace FlatImage.Runtime.Image;
 
 /// <summary>
 /// The header of the tools bundle that follows the configuration region (helper binaries and
-/// the libraries they need; design.md "The image file"). The layer chain starts right after
+/// the libraries they need; docs/architecture.md "The image file"). The layer chain starts right after
 /// the bundle's payload.
 /// <code>
 /// 0  magic "FIMTOOL1"   8  u64 payload size   16 u64 xxhash64 of the payload   24 u64 xxhash64 of bytes [0, 24)

@@ -11,7 +11,7 @@ namespace FlatImage.Runtime.Instances;
 /// waiting, and so sees any run — even one of another image copy, or under another runtime
 /// directory, which the instance directories would not show. A commit rewrites the writable layer
 /// a live fuse-overlayfs is serving, which could lose the user's data, so it is refused instead
-/// (cli.md §13.5). The kernel drops the lock when its holder dies, however it dies.
+/// (docs/cli.md §13.5). The kernel drops the lock when its holder dies, however it dies.
 /// </summary>
 public sealed class DataDirectoryLock : IDisposable
 {

@@ -4,7 +4,7 @@ namespace FlatImage.Runtime.Instances;
 
 /// <summary>
 /// The janitor: a small process (the launcher binary in janitor mode) that outlives a launcher
-/// killed with SIGKILL and removes what it left mounted. design.md explains why fusermount3's
+/// killed with SIGKILL and removes what it left mounted. docs/architecture.md explains why fusermount3's
 /// auto_unmount is not enough: its watchdog cannot probe a mount made without allow_other and
 /// leaves it in place.
 ///

@@ -31,10 +31,10 @@ public sealed record RunPlan(
     /// <summary>The command word a failure line names (<c>fim-exec</c>, <c>fim-root</c>, <c>fim</c> for the default boot).</summary>
     public string Origin { get; init; } = "fim";
 
-    /// <summary>The run may call host commands through fim_portal (cli.md §16b).</summary>
+    /// <summary>The run may call host commands through fim_portal (docs/cli.md §16b).</summary>
     public bool HostPortal => Config.Permissions.HasFlag(Permissions.Portal);
 
-    /// <summary>Unprivileged runs squash ownership to the caller (design.md "Writable overlay").</summary>
+    /// <summary>Unprivileged runs squash ownership to the caller (docs/architecture.md "Writable overlay").</summary>
     public bool Unprivileged => Host.Uid != 0;
 
     /// <summary>The sandbox command line once the root is known.</summary>

@@ -14,7 +14,7 @@ namespace FlatImage.Runtime.Instances;
 /// <summary>What the user asked to run: fim-exec/fim-root (a command) or the default boot (the stored program plus arguments).</summary>
 public sealed record RunRequest(bool AsRoot, IReadOnlyList<string> Command, bool FromBoot);
 
-/// <summary>Turns a run request and the image's configuration into a <see cref="RunPlan"/> (cli.md §3.1, §3.2, §6–§9).</summary>
+/// <summary>Turns a run request and the image's configuration into a <see cref="RunPlan"/> (docs/cli.md §3.1, §3.2, §6–§9).</summary>
 public static class RunPlanner
 {
     /// <param name="instanceLock">the lock proving this instance alive; whoever runs the plan owns it (InstanceActor).</param>
@@ -26,13 +26,13 @@ public static class RunPlanner
             configOffset = ImageLayout.Read(file).ConfigOffset;
 
         var paths = InstancePaths.For(runtimeRoot, DataDirectory.CreateForRun(imagePath), Environment.ProcessId);
-        // The image's own tools come first (cli.md §6); the host's are only the fallback of an
+        // The image's own tools come first (docs/cli.md §6); the host's are only the fallback of an
         // image without a bundle. Done before any lock is taken: a damaged bundle fails cleanly.
         bool bundled = ToolsExtractor.Ensure(imagePath, paths.App);
         string? bundledBin = bundled ? paths.AppBin : null;
         DeadInstances.Clean(paths.InstancesRoot);
         // Shared for the whole run, so that `fim-layer commit` sees this instance and refuses to
-        // rewrite the writable layer under its overlay (cli.md §13.5). Taken before the instance
+        // rewrite the writable layer under its overlay (docs/cli.md §13.5). Taken before the instance
         // lock: a run waits here while a commit is in progress.
         var dataLock = DataDirectoryLock.AcquireShared(paths.DataDirectory);
         try
@@ -83,7 +83,7 @@ public static class RunPlanner
             _ => null,
         };
 
-        // cli.md §9: the default shell is the bundled bash; an image without a bundle has only the guest's sh to offer.
+        // docs/cli.md §9: the default shell is the bundled bash; an image without a bundle has only the guest's sh to offer.
         string bundledBash = Path.Combine(paths.AppBin, "bash");
         var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundled && File.Exists(bundledBash) ? bundledBash : "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
@@ -111,7 +111,7 @@ public static class RunPlanner
         }
         var (permissionMounts, permissionVars) = HostServices.Resolve(config.Permissions, identity, host.GetValueOrDefault, Path.Exists);
         var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
-        // Portal plumbing, forced last (cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
+        // Portal plumbing, forced last (docs/cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
         env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;
         env[PortalDaemon.DispatcherSocketVariable] = paths.PortalDispatcherSocket;
         string? portalInit = PortalProgram.Locate(paths, bundled);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace FlatImage.Runtime.Instances;
 
 /// <summary>
-/// The running instances of this launcher build (cli.md §3.12): the directories
+/// The running instances of this launcher build (docs/cli.md §3.12): the directories
 /// <c>instance/&lt;pid&gt;</c> whose pid is alive, without the caller, by pid ascending. An
 /// instance's id is its position in that list, so ids shift when an earlier instance exits.
 /// </summary>

@@ -2,7 +2,7 @@ namespace FlatImage.Runtime.Layers;
 
 /// <summary>
 /// A file (or file range) that is not a valid layer: bad magic, checksum or structure. When the
-/// layer is part of a stack, <see cref="Index"/> is its place in it (cli.md §13.1 numbering, as
+/// layer is part of a stack, <see cref="Index"/> is its place in it (docs/cli.md §13.1 numbering, as
 /// <c>fim-layer list</c> shows) and the message names index, file and offset, so the one error
 /// line a user sees says which layer to replace.
 /// </summary>

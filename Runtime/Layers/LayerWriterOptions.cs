@@ -45,7 +45,7 @@ public sealed record LayerWriterOptions
         _ => 19,
     };
 
-    /// <summary>Reads FIM_COMPRESSION_LEVEL (cli.md §7): 0–9, larger values clamp to 9; an unset or unparsable value keeps the default.</summary>
+    /// <summary>Reads FIM_COMPRESSION_LEVEL (docs/cli.md §7): 0–9, larger values clamp to 9; an unset or unparsable value keeps the default.</summary>
     public static LayerWriterOptions FromEnvironment()
     {
         var options = new LayerWriterOptions();

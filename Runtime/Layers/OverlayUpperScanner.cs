@@ -28,7 +28,7 @@ namespace FlatImage.Runtime.Layers;
 /// records it as it is.
 /// The markers themselves never reach the layer. In an unprivileged run the overlay writes files
 /// as the caller (fuse-overlayfs squashes root to the caller's ids), so the caller's uid and gid
-/// are recorded as root again (design.md, Writable overlay): the layer keeps the owners the guest saw.
+/// are recorded as root again (docs/architecture.md, Writable overlay): the layer keeps the owners the guest saw.
 /// </summary>
 public static class OverlayUpperScanner
 {

@@ -1,7 +1,7 @@
 namespace FlatImage.Runtime.Paths;
 
 /// <summary>
-/// The directories of one run (cli.md §10, design.md "Runtime directories"): below the private
+/// The directories of one run (docs/cli.md §10, docs/architecture.md "Runtime directories"): below the private
 /// runtime root, <c>app/&lt;build-id&gt;/</c> for this launcher build and <c>instance/&lt;pid&gt;/</c> for
 /// this run; next to the image, the data directory with the writable layer.
 /// </summary>

@@ -5,7 +5,7 @@ using FlatImage.Native.Io;
 namespace FlatImage.Runtime.Paths;
 
 /// <summary>
-/// The per-user private runtime directory (design.md "Runtime directories"): <c>$XDG_RUNTIME_DIR/fim</c>
+/// The per-user private runtime directory (docs/architecture.md "Runtime directories"): <c>$XDG_RUNTIME_DIR/fim</c>
 /// when set, else <c>/tmp/fim-$UID</c>. It holds the relocated launcher, extracted tools and instance
 /// sockets, so it must be ours alone: created 0700, and refused when it is a symlink, not a directory,
 /// owned by someone else, or open to others — in a shared /tmp another user could have created it first.

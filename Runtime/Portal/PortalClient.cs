@@ -11,7 +11,7 @@ public sealed record PortalCallResult(int Status, string? Error);
 /// <summary>
 /// The calling side of the portal (<c>fim_portal</c> in a guest, <c>fim-instance exec</c> on the
 /// host): sends argv, the whole environment and the working directory with this process's own
-/// stdin/stdout/stderr, forwards the signals of cli.md §3.18 while the process runs, and returns
+/// stdin/stdout/stderr, forwards the signals of docs/cli.md §3.18 while the process runs, and returns
 /// its exit status.
 /// </summary>
 public static class PortalClient

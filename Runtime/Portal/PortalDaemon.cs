@@ -7,21 +7,21 @@ using FlatImage.Native.Spawn;
 namespace FlatImage.Runtime.Portal;
 
 /// <summary>
-/// <c>fim_portal</c> as the instance's init inside the sandbox (cli.md §3.2 step 7, §14): it
+/// <c>fim_portal</c> as the instance's init inside the sandbox (docs/cli.md §3.2 step 7, §14): it
 /// starts the user's program and, beside it, serves the instance's guest socket so that
 /// <c>fim-instance exec</c> runs commands as children of this process — with the instance's
 /// uid, namespaces and filesystem view. Its exit status is the program's; when the program ends
 /// the instance ends, whatever sessions are still open.
 ///
 /// bubblewrap's own init stays pid 1 (it reaps orphans); this process is its only child and
-/// reaps only its own children, each by pid (style.md, "SIGCHLD and children the runtime did not start").
+/// reaps only its own children, each by pid (docs/contributing.md, "SIGCHLD and children the runtime did not start").
 /// </summary>
 public static class PortalDaemon
 {
     /// <summary>Set by the launcher on the sandbox's command: run as the daemon. Never passed on to the program.</summary>
     public const string InitVariable = "FIM_PORTAL_INIT";
 
-    /// <summary>The guest socket this daemon serves (cli.md §6: portal plumbing).</summary>
+    /// <summary>The guest socket this daemon serves (docs/cli.md §6: portal plumbing).</summary>
     public const string DaemonSocketVariable = "FIM_DAEMON_CFG";
 
     /// <summary>The host socket <c>fim_portal</c> calls (present only with the <c>portal</c> permission).</summary>

@@ -1,7 +1,7 @@
 namespace FlatImage.Runtime.Portal;
 
 /// <summary>
-/// The portal's wire protocol (cli.md §14), the same in both directions (guest → host through
+/// The portal's wire protocol (docs/cli.md §14), the same in both directions (guest → host through
 /// <c>fim_portal</c>, host → guest through <c>fim-instance exec</c>).
 ///
 /// Overview: a client connects to a unix stream socket and sends one <see cref="PortalFrameType.Request"/>
@@ -24,13 +24,13 @@ public static class PortalProtocol
     public const int MaxArguments = 65_536;
     public const int MaxEnvironment = 65_536;
 
-    /// <summary>FlatImage times every rendezvous out after 5 seconds (cli.md §14): a client that connects and says nothing is dropped.</summary>
+    /// <summary>FlatImage times every rendezvous out after 5 seconds (docs/cli.md §14): a client that connects and says nothing is dropped.</summary>
     public const int RendezvousTimeoutMs = 5_000;
 
-    /// <summary>The message for a program that cannot be found or started (cli.md §3.18), with status 1.</summary>
+    /// <summary>The message for a program that cannot be found or started (docs/cli.md §3.18), with status 1.</summary>
     public const string NotFoundMessage = "Could not start PID, program not found?";
 
-    /// <summary>Signals a caller forwards to the process (cli.md §3.18), by Linux number; SIGPIPE stays with the runtime.</summary>
+    /// <summary>Signals a caller forwards to the process (docs/cli.md §3.18), by Linux number; SIGPIPE stays with the runtime.</summary>
     public static readonly IReadOnlyList<int> ForwardedSignals =
     [
         2 /* INT */, 15 /* TERM */, 1 /* HUP */, 3 /* QUIT */, 6 /* ABRT */, 18 /* CONT */,

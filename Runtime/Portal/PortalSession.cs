@@ -37,7 +37,7 @@ public sealed class PortalSession : IDisposable
     private bool _disposed; // protected by _gate
 
     /// <param name="ownerUid">the only uid (as SO_PEERCRED reports it in our user namespace) allowed to run anything.</param>
-    /// <param name="searchPath">the server side's PATH, where program names are looked up (cli.md §14).</param>
+    /// <param name="searchPath">the server side's PATH, where program names are looked up (docs/cli.md §14).</param>
     /// <param name="serviceVariables">
     /// when set, the host-service variables (<see cref="Sandbox.HostServices"/>) a request carries are
     /// dropped and these take their place: inside an instance, a command gets the services the

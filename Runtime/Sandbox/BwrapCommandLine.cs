@@ -3,11 +3,11 @@ using FlatImage.Runtime.Config;
 namespace FlatImage.Runtime.Sandbox;
 
 /// <summary>
-/// The bubblewrap command line of a run (bwrap(1)). The default is "zero access" (cli.md §16d):
+/// The bubblewrap command line of a run (bwrap(1)). The default is "zero access" (docs/cli.md §16d):
 /// the sandbox sees the image's merged tree, fresh /dev and /proc, a private /tmp, a read-only
 /// /sys, its own PID namespace and — unless the <c>network</c> permission is granted — its own
 /// network namespace with loopback only. Everything else is added by a permission or a fim-bind.
-/// Mount order follows cli.md §4: baseline, user binds, then permissions.
+/// Mount order follows docs/cli.md §4: baseline, user binds, then permissions.
 /// </summary>
 public static class BwrapCommandLine
 {

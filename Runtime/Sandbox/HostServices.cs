@@ -3,7 +3,7 @@ using FlatImage.Runtime.Config;
 namespace FlatImage.Runtime.Sandbox;
 
 /// <summary>
-/// What each permission grants (cli.md §4, §16d): the host paths it binds and the variables it
+/// What each permission grants (docs/cli.md §4, §16d): the host paths it binds and the variables it
 /// sets. Without the permission the sandbox sees none of it, and the host variables that point at
 /// that service are dropped from the environment (<see cref="ServiceVariables"/>).
 /// </summary>
@@ -30,7 +30,7 @@ public static class HostServices
         return true;
     }
 
-    /// <summary>The mounts and variables of the granted permissions, in the table order of cli.md §4.</summary>
+    /// <summary>The mounts and variables of the granted permissions, in the table order of docs/cli.md §4.</summary>
     public static (List<SandboxMount> Mounts, Dictionary<string, string> Variables) Resolve(
         Permissions granted, Identity identity, Func<string, string?> hostEnv, Func<string, bool> exists)
     {
@@ -119,7 +119,7 @@ public static class HostServices
     }
 
     /// <summary>
-    /// The host's NVIDIA user-space files (cli.md §4, "gpu NVIDIA handling"): names containing
+    /// The host's NVIDIA user-space files (docs/cli.md §4, "gpu NVIDIA handling"): names containing
     /// nvidia, cuda, nvcuvid or nvoptix in the library directories (nvidia and cuda in /usr/lib32),
     /// nvidia in /usr/bin, /usr/share and the Vulkan ICD directory; never gst, icudata or egl-wayland.
     /// Paths are given under <paramref name="root"/> for tests and returned as host paths.

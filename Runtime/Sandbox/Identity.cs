@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace FlatImage.Runtime.Sandbox;
 
-/// <summary>Who the program runs as inside the sandbox (cli.md §9).</summary>
+/// <summary>Who the program runs as inside the sandbox (docs/cli.md §9).</summary>
 public sealed record Identity(uint Uid, uint Gid, string User, string Home, string Shell)
 {
     public bool IsRoot => Uid == 0;

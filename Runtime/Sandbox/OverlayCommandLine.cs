@@ -24,7 +24,7 @@ public static class OverlayCommandLine
         {
             // fuse-overlayfs(1). squash_to_uid/gid: in a single-uid user namespace, files the layers
             // record as owned by root would show as nobody and fim-root could not write them; squashed
-            // to the caller they map to root inside (design.md, checked by hand).
+            // to the caller they map to root inside (docs/architecture.md, checked by hand).
             OverlayKind.Overlayfs =>
             [
                 program, "-f", "-o",

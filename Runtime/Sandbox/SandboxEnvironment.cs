@@ -4,7 +4,7 @@ using FlatImage.Runtime.Paths;
 namespace FlatImage.Runtime.Sandbox;
 
 /// <summary>
-/// The program's environment, in the three steps of cli.md §6: the launcher's environment (host
+/// The program's environment, in the three steps of docs/cli.md §6: the launcher's environment (host
 /// variables, minus those that lead to host services without the matching permission, plus the
 /// launcher's own <c>FIM_*</c> rows), then the expanded fim-env variables, then the forced rows.
 /// </summary>
@@ -40,7 +40,7 @@ public static class SandboxEnvironment
         return env;
     }
 
-    /// <summary>The launcher's rows (step L of cli.md §6): build facts, paths, PATH and LD_LIBRARY_PATH.</summary>
+    /// <summary>The launcher's rows (step L of docs/cli.md §6): build facts, paths, PATH and LD_LIBRARY_PATH.</summary>
     public static Dictionary<string, string> LauncherRows(string imagePath, long configOffset, InstancePaths paths, string distribution, IReadOnlyDictionary<string, string> host)
     {
         string hostPath = host.GetValueOrDefault("PATH") ?? "";

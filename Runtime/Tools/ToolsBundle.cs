@@ -6,7 +6,7 @@ using Microsoft.Win32.SafeHandles;
 namespace FlatImage.Runtime.Tools;
 
 /// <summary>
-/// The tools bundle of an image (design.md "The image file"): the helper tools directory that
+/// The tools bundle of an image (docs/architecture.md "The image file"): the helper tools directory that
 /// scripts/collect-tools.sh prepares (bin/, lib/, sbin/), stored as one layer in our own layer
 /// format behind a <see cref="ToolsHeader"/>, right after the configuration region. The layer
 /// chain starts after it, so the bundle is written at build time, before any layer.

@@ -11,7 +11,7 @@ namespace FlatImage.Runtime.Tools;
 
 /// <summary>
 /// Unpacks an image's tools bundle into the private app directory of this build
-/// (cli.md §10): <c>bin/</c> (FIM_DIR_APP_BIN), <c>lib/</c> (libraries and the dynamic loader) and
+/// (docs/cli.md §10): <c>bin/</c> (FIM_DIR_APP_BIN), <c>lib/</c> (libraries and the dynamic loader) and
 /// <c>sbin/</c> (FIM_DIR_APP_SBIN, busybox applets).
 ///
 /// Overview. A stamp file, <c>.tools</c>, names the payload checksum of the bundle that is in
