@@ -5,7 +5,8 @@ namespace FlatImage.Runtime.Recipes;
 /// <summary>
 /// Downloads recipe files over HTTP(S). The server is not trusted to behave: a body is capped at
 /// <see cref="RecipeParser.MaxBytes"/> (announced or not), a server that sends nothing for
-/// <see cref="StallTimeout"/> or takes longer than four times that in all is given up on,
+/// <see cref="StallTimeout"/> or takes longer than <see cref="WholeTimeout"/> in all (by default
+/// four times the stall timeout) is given up on,
 /// redirects are followed by hand (at most <see cref="MaxRedirects"/>, never back to a URL already
 /// visited, never from https to http), and every failure is one line naming the URL asked for.
 /// One instance serves a whole command; its requests may run concurrently.
@@ -22,9 +23,10 @@ public sealed class RecipeDownloader : IDisposable
 
     private readonly HttpClient _client;
 
-    public RecipeDownloader(TimeSpan stallTimeout)
+    public RecipeDownloader(TimeSpan stallTimeout, TimeSpan? wholeTimeout = null)
     {
         StallTimeout = stallTimeout;
+        WholeTimeout = wholeTimeout ?? stallTimeout * 4;
         _client = new HttpClient(new SocketsHttpHandler
         {
             // Followed by hand, to see loops and downgrades and to name the hop that failed.
@@ -42,13 +44,16 @@ public sealed class RecipeDownloader : IDisposable
 
     public TimeSpan StallTimeout { get; }
 
+    /// <summary>The most one download may take, however steadily the server sends.</summary>
+    public TimeSpan WholeTimeout { get; }
+
     public void Dispose() => _client.Dispose();
 
     /// <exception cref="RecipeException">one line: <c>Could not download '&lt;url&gt;': &lt;why&gt;</c>.</exception>
     public async Task<byte[]> DownloadAsync(Uri url, CancellationToken cancel)
     {
         using var whole = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        whole.CancelAfter(StallTimeout * 4);
+        whole.CancelAfter(WholeTimeout);
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(whole.Token);
         try
         {
@@ -57,7 +62,7 @@ public sealed class RecipeDownloader : IDisposable
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
             string why = whole.IsCancellationRequested
-                ? $"timed out after {(StallTimeout * 4).TotalSeconds:0} s"
+                ? $"timed out after {WholeTimeout.TotalSeconds:0} s"
                 : $"timed out (no data for {StallTimeout.TotalSeconds:0} s)";
             throw Failure(url, why);
         }

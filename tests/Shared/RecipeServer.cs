@@ -17,6 +17,8 @@ public sealed class RecipeServer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<string> _requests = new();
     private readonly Task _accepting;
+    private int _inFlight;
+    private int _mostInFlight;
 
     public RecipeServer()
     {
@@ -28,6 +30,9 @@ public sealed class RecipeServer : IDisposable
 
     /// <summary>Paths requested so far, in arrival order.</summary>
     public IReadOnlyList<string> Requests => _requests.ToArray();
+
+    /// <summary>The most requests that were being answered at the same moment.</summary>
+    public int MostConcurrentRequests => Volatile.Read(ref _mostInFlight);
 
     public void Dispose()
     {
@@ -128,10 +133,20 @@ public sealed class RecipeServer : IDisposable
                 if (path is null)
                     return;
                 _requests.Enqueue(path);
-                if (_routes.TryGetValue(path, out var route))
-                    await route(stream, _stop.Token);
-                else
-                    await Respond(stream, "404 Not Found", Encoding.UTF8.GetBytes("not found\n"), _stop.Token);
+                int now = Interlocked.Increment(ref _inFlight);
+                for (int most = Volatile.Read(ref _mostInFlight); now > most; most = Volatile.Read(ref _mostInFlight))
+                    Interlocked.CompareExchange(ref _mostInFlight, now, most);
+                try
+                {
+                    if (_routes.TryGetValue(path, out var route))
+                        await route(stream, _stop.Token);
+                    else
+                        await Respond(stream, "404 Not Found", Encoding.UTF8.GetBytes("not found\n"), _stop.Token);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                }
             }
             catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
             {

@@ -95,7 +95,7 @@ public sealed class RecipeTests : IDisposable
         string good = File.ReadAllText(cached);
         string url = $"{Remote}/blueprint/latest/keep.json";
         string path = "/r/blueprint/latest/keep.json";
-        var fast = new Dictionary<string, string?> { ["FIM_RECIPE_TIMEOUT"] = "1" };
+        var fast = new Dictionary<string, string?> { ["FIM_RECIPE_TIMEOUT"] = "3" };
 
         var cases = new (Action Serve, string Line)[]
         {
@@ -106,7 +106,7 @@ public sealed class RecipeTests : IDisposable
             (() => _server.Text(path, "{\"description\": \"d\", \"packages\": \"curl\"}"), "Field 'packages' of recipe 'keep' is not an array of strings"),
             (() => _server.Text(path, "{\"description\": \"d\", \"packages\": [\"--force-yes\"]}"), "Invalid package name '--force-yes' in recipe 'keep'"),
             (() => _server.Unannounced(path, 2 * 1024 * 1024), $"Could not download '{url}': larger than 1048576 bytes"),
-            (() => _server.Stall(path), $"Could not download '{url}': timed out (no data for 1 s)"),
+            (() => _server.Stall(path), $"Could not download '{url}': timed out (no data for 3 s)"),
             (() => _server.Garbage(path), $"Could not download '{url}': Received an invalid status line: 'this is not HTTP'."),
             (() => _server.Redirect(path, "/r/elsewhere"), $"Could not download '{url}': HTTP 404 Not Found"),
             (() => { _server.Redirect(path, "/loop"); _server.Redirect("/loop", path); }, $"Could not download '{url}': redirect loop at '{url}'"),
