@@ -50,8 +50,9 @@ public static class InstanceCommand
         if (index >= pids.Count)
             throw new CommandException("Instance index out of bounds");
 
-        string socket = InstancePaths.For(context.RuntimeRoot, "", pids[index]).PortalDaemonSocket;
-        if (!File.Exists(socket))
+        var instance = InstancePaths.For(context.RuntimeRoot, "", pids[index]);
+        string socket = instance.PortalDaemonSocket;
+        if (!WaitForDaemon(instance))
             throw new CommandException($"Instance {index} (pid {pids[index]}) has no portal: its image bundles no fim_portal", critical: false, status: 1);
         context.Out.Flush();
         PortalCallResult result;
@@ -68,6 +69,27 @@ public static class InstanceCommand
         if (result.Error is not null)
             throw new CommandException(result.Error, critical: false, status: result.Status);
         return result.Status;
+    }
+
+    /// <summary>
+    /// An instance is listed as soon as its launcher holds its lock; its fim_portal daemon starts
+    /// inside the sandbox a moment later. When this build bundles fim_portal, wait for the socket
+    /// (up to 10 s, while the instance lives) instead of failing a command given right after a start.
+    /// </summary>
+    private static bool WaitForDaemon(InstancePaths instance)
+    {
+        if (File.Exists(instance.PortalDaemonSocket))
+            return true;
+        if (!File.Exists(Path.Combine(instance.AppBin, PortalProgram.FileName)))
+            return false;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline && Directory.Exists($"/proc/{instance.Pid}"))
+        {
+            Thread.Sleep(20);
+            if (File.Exists(instance.PortalDaemonSocket))
+                return true;
+        }
+        return false;
     }
 
     private static IReadOnlyList<int> Instances(CommandContext context) =>

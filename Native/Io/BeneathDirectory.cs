@@ -21,8 +21,8 @@ public sealed unsafe class BeneathDirectory : IDisposable
 
     /// <summary>
     /// Opens <paramref name="root"/> (trusted: the caller's own directory) and then each of
-    /// <paramref name="components"/> below it. A missing component is created with
-    /// <paramref name="createMode"/> when given, else the result is null. Throws
+    /// <paramref name="components"/> below it. A missing component is created with exactly
+    /// <paramref name="createMode"/> (the umask does not apply) when given, else the result is null. Throws
     /// <see cref="ErrnoException"/> when a component is a symlink or not a directory.
     /// </summary>
     public static BeneathDirectory? Open(string root, IReadOnlyList<string> components, uint? createMode = null)
@@ -38,6 +38,8 @@ public sealed unsafe class BeneathDirectory : IDisposable
             {
                 parent.MakeDirectory(name, mode);
                 child = parent.TryOpenDirectory(name);
+                if (child is not null)
+                    child.SetMode(mode);
             }
             if (child is null)
                 return null;
@@ -216,6 +218,31 @@ public sealed unsafe class BeneathDirectory : IDisposable
             return new BeneathDirectory(new SafeFd(fd));
         int errno = Marshal.GetLastPInvokeError();
         return errno == Errno.ENOENT ? null : throw new ErrnoException(errno, "open directory", name);
+    }
+
+    /// <summary>Gives this directory to <paramref name="uid"/>:<paramref name="gid"/> (fchown: the open directory itself, never a path).</summary>
+    public void SetOwner(uint uid, uint gid)
+    {
+        bool added = false;
+        _fd.DangerousAddRef(ref added);
+        try
+        {
+            if (LibC.fchown(_fd.Fd, uid, gid) != 0)
+                throw ErrnoException.FromLastError("fchown", "directory");
+        }
+        finally { _fd.DangerousRelease(); }
+    }
+
+    private void SetMode(uint mode)
+    {
+        bool added = false;
+        _fd.DangerousAddRef(ref added);
+        try
+        {
+            if (LibC.fchmod(_fd.Fd, (mode_t)(mode & 0xfff)) != 0)
+                throw ErrnoException.FromLastError("fchmod", "directory");
+        }
+        finally { _fd.DangerousRelease(); }
     }
 
     private void MakeDirectory(string name, uint mode)

@@ -22,10 +22,23 @@ public static class LayerStackFiles
     /// <paramref name="bottomToTop"/> shows it, or null when it shows no regular file there.
     /// Throws <see cref="InvalidLayerException"/> for a damaged layer.
     /// </summary>
-    public static byte[]? Read(IReadOnlyList<LayerLocation> bottomToTop, string path, int maxBytes)
+    public static byte[]? Read(IReadOnlyList<LayerLocation> bottomToTop, string path, int maxBytes) =>
+        Walk(bottomToTop, path, (r, ino, inode) =>
+            inode.Type == LayerFileType.Regular ? ReadBytes(r, ino, inode, maxBytes) : new Missing()) is Found found ? found.Text : null;
+
+    /// <summary>
+    /// The permission bits (mode &amp; 07777) of directory <paramref name="path"/> as the merged
+    /// tree of <paramref name="bottomToTop"/> shows it, or null when it shows no directory there.
+    /// Throws <see cref="InvalidLayerException"/> for a damaged layer.
+    /// </summary>
+    public static uint? DirectoryPermissions(IReadOnlyList<LayerLocation> bottomToTop, string path) =>
+        Walk(bottomToTop, path, (_, _, inode) =>
+            inode.Type == LayerFileType.Directory ? new FoundDirectory(inode.Mode & 0xfff) : new Missing()) is FoundDirectory d ? d.Permissions : null;
+
+    private static Outcome Walk(IReadOnlyList<LayerLocation> bottomToTop, string path, Func<LayerReader, ulong, LayerInode, Outcome> atEnd)
     {
         if (bottomToTop.Count == 0)
-            return null;
+            return new Missing();
         // Top first: the layer that wins a path in the merged tree is asked first.
         var readers = new LayerReader?[bottomToTop.Count];
         try
@@ -36,7 +49,7 @@ public static class LayerStackFiles
                 var l = bottomToTop[i];
                 return readers[i] ??= LayerReader.Open(l.Path, l.Offset, l.Size, ReaderOptions);
             }
-            return ReadMerged(Reader, bottomToTop.Count, path, maxBytes);
+            return ReadMerged(Reader, bottomToTop.Count, path, atEnd);
         }
         finally
         {
@@ -45,37 +58,37 @@ public static class LayerStackFiles
         }
     }
 
-    private static byte[]? ReadMerged(Func<int, LayerReader> reader, int count, string path, int maxBytes)
+    /// <param name="atEnd">what the entry the path ends at (not a symlink) gives.</param>
+    private static Outcome ReadMerged(Func<int, LayerReader> reader, int count, string path, Func<LayerReader, ulong, LayerInode, Outcome> atEnd)
     {
         for (int hop = 0; hop <= MaxSymlinkHops; hop++)
         {
             var components = Normalize(path);
             if (components is null)
-                return null;
-            var outcome = Resolve(reader, count, components, maxBytes);
+                return new Missing();
+            var outcome = Resolve(reader, count, components, atEnd);
             switch (outcome)
             {
-                case Found found:
-                    return found.Text;
                 case Link link:
                     // A relative target is relative to the directory holding the link.
                     string dir = "/" + string.Join('/', components.Take(link.Depth));
                     path = link.Target.StartsWith('/') ? link.Target : $"{dir}/{link.Target}";
                     continue;
                 default:
-                    return null;
+                    return outcome;
             }
         }
-        return null;
+        return new Missing();
     }
 
     private abstract record Outcome;
     private sealed record Missing : Outcome;
     private sealed record Found(byte[] Text) : Outcome;
+    private sealed record FoundDirectory(uint Permissions) : Outcome;
     /// <param name="Depth">how many components precede the link: its target is resolved from there.</param>
     private sealed record Link(int Depth, string Target) : Outcome;
 
-    private static Outcome Resolve(Func<int, LayerReader> reader, int count, List<string> components, int maxBytes)
+    private static Outcome Resolve(Func<int, LayerReader> reader, int count, List<string> components, Func<LayerReader, ulong, LayerInode, Outcome> atEnd)
     {
         for (int layer = 0; layer < count; layer++)
         {
@@ -101,7 +114,7 @@ public static class LayerStackFiles
                     return new Link(depth, Encoding.UTF8.GetString(target.Span) + rest);
                 }
                 if (last)
-                    return inode.Type == LayerFileType.Regular ? ReadBytes(r, child, inode, maxBytes) : new Missing();
+                    return atEnd(r, child, inode);
                 if (inode.Type != LayerFileType.Directory)
                     return new Missing();
                 opaqueOnTheWay |= inode.Opaque;

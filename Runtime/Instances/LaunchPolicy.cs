@@ -101,7 +101,7 @@ public static class LaunchPolicy
         {
             try
             {
-                inherited.Add((RootUserNamespace.Create(plan.Paths.AppBin), RootUserNamespace.ChildFd));
+                inherited.Add((RootUserNamespace.Create(plan.BundledBin), RootUserNamespace.ChildFd));
             }
             catch (SandboxUnavailableException e)
             {
@@ -120,8 +120,8 @@ public static class LaunchPolicy
     /// </summary>
     private static List<string> ThroughTheShell(RunPlan plan, List<string> command)
     {
-        string bash = Path.Combine(plan.Paths.AppBin, "bash");
-        string shell = File.Exists(bash) ? bash : "sh";
+        string? bash = plan.BundledBin is { } bin ? Path.Combine(bin, "bash") : null;
+        string shell = bash is not null && File.Exists(bash) ? bash : "sh";
         return [shell, "-c", "\"$@\"", Path.GetFileName(shell), .. command];
     }
 

@@ -31,6 +31,12 @@ public sealed record RunPlan(
     /// <summary>The command word a failure line names (<c>fim-exec</c>, <c>fim-root</c>, <c>fim</c> for the default boot).</summary>
     public string Origin { get; init; } = "fim";
 
+    /// <summary>
+    /// The image's extracted tools directory when its programs can run (docs/cli.md §6); null when
+    /// they cannot (no bundle, or a noexec runtime directory) and the host's tools stand in.
+    /// </summary>
+    public string? BundledBin { get; init; }
+
     /// <summary>The run may call host commands through fim_portal (docs/cli.md §16b).</summary>
     public bool HostPortal => Config.Permissions.HasFlag(Permissions.Portal);
 

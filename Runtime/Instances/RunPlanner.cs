@@ -110,6 +110,8 @@ public static class RunPlanner
             userBinds.Add(new SandboxMount(kind, src, dst));
         }
         var (permissionMounts, permissionVars) = HostServices.Resolve(config.Permissions, identity, host.GetValueOrDefault, Path.Exists);
+        if (!userBinds.Concat(permissionMounts).Any(m => m.Destination.TrimEnd('/') == identity.Home.TrimEnd('/')))
+            GuestAccounts.EnsureHome(paths.UpperDirectory, layers, identity, hostIdentity.Uid == 0 ? (identity.Uid, identity.Gid) : null, paths.DataDirectory);
         var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
         // Portal plumbing, forced last (docs/cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
         env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;
@@ -126,6 +128,7 @@ public static class RunPlanner
             request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit)
         {
             Origin = request.FromBoot ? "fim" : request.AsRoot ? "fim-root" : "fim-exec",
+            BundledBin = bundledBin,
         };
     }
 

@@ -29,7 +29,7 @@ public static class GuestAccounts
 {
     private const int MaxFileBytes = 4 << 20;
     private static readonly string[] Etc = ["etc"];
-    private const uint DirectoryMode = 0b111_101_101; // 0755, as /etc is everywhere
+    private const uint DefaultDirectoryMode = 0b111_101_101; // 0755, as /etc is almost everywhere
     private const uint FileMode = 0b110_100_100; // 0644
 
     /// <summary>The data directory's record of the entries runs put into the writable layer.</summary>
@@ -53,17 +53,21 @@ public static class GuestAccounts
         if (newPasswd is null && newGroup is null)
             return;
 
+        // A writable /etc made here gets the image's own mode (the overlay shows the upper
+        // directory's), and the mode is recorded: the commit removes the directory only when the
+        // guest left it as it was made (an empty /etc the guest chmodded is a change to keep).
+        uint directoryMode = etc is null ? ImageDirectoryMode(layers) : 0;
         // Recorded before the files change: a launcher killed in between leaves a record of an
         // entry that is not there, which removal ignores, never an entry nobody knows about.
         if (etc is null)
-            record.Add(("directory", "etc"));
+            record.Add(("directory", MadeDirectory("etc", directoryMode)));
         if (newPasswd is not null)
             record.Add(("passwd", passwdLine));
         if (newGroup is not null)
             record.Add(("group", groupLine));
         WriteRecord(dataDirectory, record);
 
-        using var writable = etc is null ? BeneathDirectory.Open(upper, Etc, DirectoryMode)! : null;
+        using var writable = etc is null ? BeneathDirectory.Open(upper, Etc, directoryMode)! : null;
         var target = etc ?? writable!;
         if (newPasswd is not null)
             target.ReplaceFile("passwd", Encoding.UTF8.GetBytes(newPasswd), FileMode);
@@ -95,12 +99,10 @@ public static class GuestAccounts
                 }
             }
         }
-        // The /etc a run made only to hold those files goes too, when nothing else came into it.
-        if (record.Contains(("directory", "etc")))
-        {
-            using var root = BeneathDirectory.Open(upper, []);
-            root?.RemoveEmptyDirectory("etc");
-        }
+        // The directories a run made (/etc to hold those files, the caller's home) go too, when
+        // nothing came into them and their mode is still the one they were made with: deepest first.
+        foreach (var (_, made) in record.Where(r => r.File == "directory").Reverse())
+            RemoveIfAsMade(upper, made);
         File.Delete(RecordPath(dataDirectory));
     }
 
@@ -190,6 +192,92 @@ public static class GuestAccounts
         catch (ErrnoException)
         {
             // Swapped for something else meanwhile, or absurdly large: treated as absent, never read through.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Makes the caller's home directory in the writable layer when the merged tree has none (a
+    /// user's <c>$HOME</c> is not in the image; programs write their dotfiles there), with the
+    /// directories above it that are missing. Each is recorded, so that a commit leaves out those
+    /// that stayed empty and unchanged: an image carries no packager's empty home. Nothing is made
+    /// when the home is bound from the host, when it is not a plain absolute path, or when the
+    /// writable layer has something other than a directory on the way (the guest's choice).
+    /// </summary>
+    /// <param name="owner">the host uid:gid the guest's identity is (root callers' namespaces map ids one to one); null to keep the caller's.</param>
+    public static void EnsureHome(string upper, IReadOnlyList<LayerLocation> layers, Identity identity, (uint Uid, uint Gid)? owner, string dataDirectory)
+    {
+        string[] components = identity.Home.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (!identity.Home.StartsWith('/') || components.Length is 0 or > 16 || components.Any(c => c is "." or ".."))
+            return;
+        try
+        {
+            using (var present = BeneathDirectory.Open(upper, components))
+                if (present is not null || LowerDirectoryMode(layers, identity.Home) is not null)
+                    return;
+            var record = ReadRecord(dataDirectory);
+            var made = new List<(string[] Path, uint Mode, bool Home)>();
+            for (int depth = 1; depth <= components.Length; depth++)
+            {
+                var path = components[..depth];
+                using (var existing = BeneathDirectory.Open(upper, path))
+                    if (existing is not null)
+                        continue;
+                bool home = depth == components.Length;
+                // A directory the image has is made as a copy-up would make it; a new one 0755, the home 0700.
+                uint mode = LowerDirectoryMode(layers, "/" + string.Join('/', path)) ?? (home ? 0b111_000_000u : DefaultDirectoryMode);
+                made.Add((path, mode, home));
+                record.Add(("directory", MadeDirectory(string.Join('/', path), mode)));
+            }
+            // Recorded before anything is made (see AddCallerEntries).
+            WriteRecord(dataDirectory, record);
+            foreach (var (path, mode, home) in made)
+            {
+                using var directory = BeneathDirectory.Open(upper, path, mode)!;
+                if (home && owner is { } o)
+                    directory.SetOwner(o.Uid, o.Gid);
+            }
+        }
+        catch (ErrnoException)
+        {
+            // A whiteout or a link where a directory would go: the guest removed or replaced it.
+        }
+    }
+
+    private static string MadeDirectory(string relativePath, uint mode) => $"{relativePath} {Convert.ToString(mode, 8)}";
+
+    /// <summary>Removes a recorded directory (<c>&lt;path&gt; &lt;octal mode&gt;</c>) if it is empty and its mode is still the recorded one.</summary>
+    private static void RemoveIfAsMade(string upper, string made)
+    {
+        int space = made.LastIndexOf(' ');
+        if (space <= 0)
+            return;
+        string[] components = made[..space].Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (components.Length == 0 || components.Any(c => c is "." or ".."))
+            return;
+        try
+        {
+            using var parent = BeneathDirectory.Open(upper, components[..^1]);
+            if (parent?.TryStatEntry(components[^1]) is { } now && Convert.ToString(now.Mode & 0xfff, 8) == made[(space + 1)..])
+                parent.RemoveEmptyDirectory(components[^1]);
+        }
+        catch (ErrnoException)
+        {
+            // The guest replaced a directory on the way with something else: nothing of ours is left to remove.
+        }
+    }
+
+    private static uint ImageDirectoryMode(IReadOnlyList<LayerLocation> layers) =>
+        LowerDirectoryMode(layers, "/etc") ?? DefaultDirectoryMode;
+
+    private static uint? LowerDirectoryMode(IReadOnlyList<LayerLocation> layers, string path)
+    {
+        try
+        {
+            return LayerStackFiles.DirectoryPermissions(layers, path);
+        }
+        catch (InvalidLayerException)
+        {
             return null;
         }
     }

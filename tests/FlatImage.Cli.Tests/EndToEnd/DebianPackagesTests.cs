@@ -50,7 +50,11 @@ public sealed class DebianPackagesTests
         string renamed = Path.Combine(dir, "x11.flatimage");
         File.Move(image, renamed);
         if (who == Identity.User)
-            Assert.StartsWith("xauth ", Launcher.Run(who, renamed, "fim-exec", "xauth", "version").Stdout);
+        {
+            // xauth locks ~/.Xauthority: the caller's home exists inside (made in the writable layer).
+            var xauth = Launcher.Run(who, renamed, "fim-exec", "xauth", "version");
+            Assert.True(xauth.Stdout.StartsWith("xauth ", StringComparison.Ordinal), xauth.ToString());
+        }
         foreach (string program in xPrograms)
         {
             // Without a display they stop at X's own check: proof enough that they load and start
@@ -87,8 +91,9 @@ public sealed class DebianPackagesTests
             using var eyes = Launcher.Start(who, image, env, "fim-exec", "xeyes");
             Thread.Sleep(TimeSpan.FromSeconds(60));
             Assert.False(eyes.HasExited, eyes.HasExited ? Launcher.Finish(eyes).ToString() : "");
-            var tree = Launcher.RunProcess("xwininfo", ["-root", "-tree", "-display", $":{display}"], null, null);
-            Assert.Contains("xeyes", tree.Stdout);
+            // The server checks cookies (-auth): xwininfo shows the same one.
+            var tree = Launcher.RunProcess("env", [$"XAUTHORITY={xauthority}", "xwininfo", "-root", "-tree", "-display", $":{display}"], null, null);
+            Assert.True(tree.Stdout.Contains("xeyes"), tree.ToString());
             Launcher.RunProcess("kill", ["-TERM", eyes.Id.ToString()], null, null);
             Launcher.Finish(eyes);
         }

@@ -101,10 +101,57 @@ public sealed class GuestAccountsTests : IDisposable
         Assert.Equal(expected, GuestAccounts.WithEntry(text, line, replace));
     }
 
-    private LayerLocation Layer(params (string Path, string Content)[] files)
+    [Fact]
+    public void A_writable_etc_made_for_the_accounts_shows_the_images_mode_and_a_chmod_of_it_is_kept()
+    {
+        // The image's /etc is 0750: the writable layer's copy (which the overlay shows) is too.
+        IReadOnlyList<LayerLocation> closed = [Layer(0b111_101_000, ("etc/passwd", ImagePasswd), ("etc/group", ImageGroup))];
+        GuestAccounts.AddCallerEntries(_upper, closed, Alice, "alice", _dir);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute,
+            File.GetUnixFileMode(Path.Combine(_upper, "etc")));
+        GuestAccounts.RemoveCallerEntries(_upper, () => closed, _dir);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_upper));
+
+        // The guest chmods the /etc the run made: the directory is a change of its own and stays.
+        GuestAccounts.AddCallerEntries(_upper, _layers, Alice, "alice", _dir);
+        File.SetUnixFileMode(Path.Combine(_upper, "etc"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
+        Assert.Equal(["etc"], Directory.EnumerateFileSystemEntries(_upper).Select(Path.GetFileName));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_upper, "etc")));
+    }
+
+    [Fact]
+    public void A_home_the_image_lacks_is_made_and_left_out_of_a_commit_while_unused()
+    {
+        GuestAccounts.EnsureHome(_upper, _layers, Alice, null, _dir);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(_upper, "home", "alice")));
+        Assert.Equal(0b111_101_101, (int)File.GetUnixFileMode(Path.Combine(_upper, "home")));
+        // A second run finds it and makes nothing; a commit takes the unused directories out.
+        GuestAccounts.EnsureHome(_upper, _layers, Alice, null, _dir);
+        GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_upper));
+
+        // A program wrote its settings there: they are the image's now, and the directories stay.
+        GuestAccounts.EnsureHome(_upper, _layers, Alice, null, _dir);
+        File.WriteAllText(Path.Combine(_upper, "home", "alice", ".settings"), "x");
+        GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
+        Assert.True(File.Exists(Path.Combine(_upper, "home", "alice", ".settings")));
+
+        // A home the guest replaced with a file, or a path with '..': nothing is made, nothing is followed.
+        Directory.Delete(Path.Combine(_upper, "home"), recursive: true);
+        File.WriteAllText(Path.Combine(_upper, "home"), "");
+        GuestAccounts.EnsureHome(_upper, _layers, Alice, null, _dir);
+        GuestAccounts.EnsureHome(_upper, _layers, Alice with { Home = "/../../escape" }, null, _dir);
+        Assert.Equal(["home"], Directory.EnumerateFileSystemEntries(_upper).Select(Path.GetFileName));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "escape")));
+    }
+
+    private LayerLocation Layer(params (string Path, string Content)[] files) => Layer(0b111_101_101, files);
+
+    private LayerLocation Layer(uint etcMode, params (string Path, string Content)[] files)
     {
         var root = new LayerSourceNode(LayerFileType.Directory) { Permissions = 0x1ED };
-        var etc = new LayerSourceNode(LayerFileType.Directory) { Permissions = 0x1ED };
+        var etc = new LayerSourceNode(LayerFileType.Directory) { Permissions = etcMode };
         root.Children.Add(new("etc"u8.ToArray(), etc));
         foreach (var (path, content) in files)
         {
@@ -113,7 +160,7 @@ public sealed class GuestAccountsTests : IDisposable
             etc.Children.Add(new(Encoding.UTF8.GetBytes(Path.GetFileName(path)),
                 new LayerSourceNode(LayerFileType.Regular) { Permissions = 0x1A4, Size = content.Length, SourcePath = Encoding.UTF8.GetBytes(file) }));
         }
-        string layer = Path.Combine(_dir, "base.layer");
+        string layer = Path.Combine(_dir, $"base-{Guid.NewGuid():N}.layer");
         using (var stream = File.Create(layer))
             LayerWriter.WriteTo(root, stream, new LayerWriterOptions());
         return new LayerLocation(layer, 0, new FileInfo(layer).Length);
