@@ -130,7 +130,7 @@ public static class LaunchPolicy
     {
         bool Inside(string dir) =>
             plan.UserBinds.Concat(plan.PermissionMounts).Any(m => (dir + "/").StartsWith(m.Destination.TrimEnd('/') + "/", StringComparison.Ordinal) && Directory.Exists(m.Source))
-            || (GuestPath.Resolve(mergedRoot, dir) is { } host && Directory.Exists(host));
+            || (!BwrapCommandLine.HiddenByBaselineMounts(dir) && GuestPath.Resolve(mergedRoot, dir) is { } host && Directory.Exists(host));
         if (Inside(plan.HostWorkingDirectory))
             return plan.HostWorkingDirectory;
         return Inside(plan.Identity.Home) ? plan.Identity.Home : "/";

@@ -110,7 +110,9 @@ public static class RunPlanner
             userBinds.Add(new SandboxMount(kind, src, dst));
         }
         var (permissionMounts, permissionVars) = HostServices.Resolve(config.Permissions, identity, host.GetValueOrDefault, Path.Exists);
-        if (!userBinds.Concat(permissionMounts).Any(m => m.Destination.TrimEnd('/') == identity.Home.TrimEnd('/')))
+        // A home the sandbox's own /tmp (or /dev, /proc, /sys) hides, or one bound from the host, is not made.
+        if (!userBinds.Concat(permissionMounts).Any(m => m.Destination.TrimEnd('/') == identity.Home.TrimEnd('/'))
+            && !BwrapCommandLine.HiddenByBaselineMounts(identity.Home))
             GuestAccounts.EnsureHome(paths.UpperDirectory, layers, identity, hostIdentity.Uid == 0 ? (identity.Uid, identity.Gid) : null, paths.DataDirectory);
         var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
         // Portal plumbing, forced last (docs/cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.

@@ -11,6 +11,13 @@ namespace FlatImage.Runtime.Sandbox;
 /// </summary>
 public static class BwrapCommandLine
 {
+    /// <summary>What the sandbox mounts of its own over the merged tree: nothing of the tree shows below them.</summary>
+    public static readonly IReadOnlyList<string> BaselineMounts = ["/dev", "/proc", "/tmp", "/sys"];
+
+    /// <summary>Whether <paramref name="guestPath"/> (absolute) lies below one of the <see cref="BaselineMounts"/> (the mount points themselves exist).</summary>
+    public static bool HiddenByBaselineMounts(string guestPath) =>
+        BaselineMounts.Any(m => guestPath.StartsWith(m + "/", StringComparison.Ordinal));
+
     public static List<string> Build(SandboxSpec spec)
     {
         var a = new List<string>();
@@ -72,7 +79,7 @@ public static class BwrapCommandLine
 
         // Baseline: fresh /dev (a minimal device set) and /proc of the new PID namespace, a private
         // /tmp, /sys read-only (devices and kernel knobs stay the host's business).
-        a.AddRange(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--ro-bind", "/sys", "/sys"]);
+        a.AddRange(["--dev", BaselineMounts[0], "--proc", BaselineMounts[1], "--tmpfs", BaselineMounts[2], "--ro-bind", BaselineMounts[3], BaselineMounts[3]]);
         // No bind over /etc/passwd or /etc/group: they are the image's own files in the merged tree,
         // with the caller's entry put in by GuestAccounts, so package managers can replace them.
         // The bundled tools, read-only at the same paths, so PATH entries resolve inside, and their
