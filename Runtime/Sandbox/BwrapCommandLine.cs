@@ -80,6 +80,12 @@ public static class BwrapCommandLine
         // Baseline: fresh /dev (a minimal device set) and /proc of the new PID namespace, a private
         // /tmp, /sys read-only (devices and kernel knobs stay the host's business).
         a.AddRange(["--dev", BaselineMounts[0], "--proc", BaselineMounts[1], "--tmpfs", BaselineMounts[2], "--ro-bind", BaselineMounts[3], BaselineMounts[3]]);
+        // A $HOME below /tmp cannot live in the writable layer (the private /tmp hides it there):
+        // it is made in that /tmp, for the run, so programs that write dotfiles still work.
+        string home = spec.Identity.Home;
+        if (home.StartsWith(BaselineMounts[2] + "/", StringComparison.Ordinal) && !home.Split('/').Contains("..")
+            && !spec.UserBinds.Concat(spec.PermissionMounts).Any(m => m.Destination.TrimEnd('/') == home.TrimEnd('/')))
+            a.AddRange(["--perms", "0700", "--dir", home]);
         // No bind over /etc/passwd or /etc/group: they are the image's own files in the merged tree,
         // with the caller's entry put in by GuestAccounts, so package managers can replace them.
         // The bundled tools, read-only at the same paths, so PATH entries resolve inside, and their

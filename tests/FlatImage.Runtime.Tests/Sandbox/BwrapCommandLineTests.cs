@@ -35,6 +35,16 @@ public sealed class BwrapCommandLineTests
     }
 
     [Fact]
+    public void A_home_below_tmp_is_made_in_the_private_tmp_unless_something_is_bound_there()
+    {
+        var below = Same(User) with { Home = "/tmp/run/home" };
+        Assert.Contains("--tmpfs /tmp --ro-bind /sys /sys --perms 0700 --dir /tmp/run/home", string.Join(' ', BwrapCommandLine.Build(Spec(User, below))));
+        Assert.DoesNotContain("--dir", BwrapCommandLine.Build(Spec(User, Same(User))));
+        var bound = Spec(User, below, binds: [new SandboxMount(SandboxMountKind.ReadWrite, "/srv/h", "/tmp/run/home")]);
+        Assert.DoesNotContain("--dir", BwrapCommandLine.Build(bound));
+    }
+
+    [Fact]
     public void Only_the_instances_own_portal_endpoints_are_bound_in()
     {
         string line = string.Join(' ', BwrapCommandLine.Build(Spec(User, Same(User))));
