@@ -38,7 +38,23 @@ public static class RunCommand
     private static int Run(CommandContext context, string commandWord, RunRequest request)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out var instanceLock);
+        // The actor system starts on a pool thread while this one plans: neither needs the other
+        // until the plan is handed to the instance (docs/architecture.md "The run path").
+        using var host = LauncherActorSystem.Build(actors: (system, registry) =>
+            registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
+        var starting = Task.Run(() => host.StartAsync());
+        RunPlan plan;
+        InstanceLock instanceLock;
+        try
+        {
+            plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out instanceLock);
+        }
+        catch
+        {
+            // A refused plan is one line from the caller; the half-started system is stopped first.
+            StopQuietly(host, starting);
+            throw;
+        }
         ConfigureLogging(plan);
         Log.Debug("planned in {Ms} ms", clock.ElapsedMilliseconds);
         try
@@ -47,9 +63,7 @@ public static class RunCommand
             // beside the program. Never fails the run; disposed (waited for, briefly) when it ends.
             using var desktop = Runtime.Desktop.DesktopLaunch.Start(context.ImagePath, message => Log.Warning("{Message}", message));
             Log.Debug("desktop refreshed at {Ms} ms", clock.ElapsedMilliseconds);
-            using var host = LauncherActorSystem.Build(actors: (system, registry) =>
-                registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
-            host.StartAsync().GetAwaiter().GetResult();
+            starting.GetAwaiter().GetResult();
             Log.Debug("actor system up at {Ms} ms", clock.ElapsedMilliseconds);
             var instance = host.Services.GetRequiredService<IRequiredActor<InstanceActor>>().ActorRef;
 
@@ -80,6 +94,19 @@ public static class RunCommand
         finally
         {
             Log.CloseAndFlush();
+        }
+    }
+
+    private static void StopQuietly(IHost host, Task starting)
+    {
+        try
+        {
+            starting.GetAwaiter().GetResult();
+            host.StopAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The plan's own failure is what the caller reports; the actor system had nothing to lose.
         }
     }
 

@@ -39,12 +39,12 @@ public static class ImageDistribution
     /// <summary>As <see cref="Detect(string)"/>, for the given embedded layers (bottom first).</summary>
     public static string? Detect(string imagePath, IReadOnlyList<LayerSpan> layers)
     {
-        var stack = layers.Select(l => new LayerLocation(imagePath, l.Offset, l.Size)).ToList();
+        using var files = new LayerStackFiles(layers.Select(l => new LayerLocation(imagePath, l.Offset, l.Size)).ToList());
         try
         {
             foreach (string path in new[] { "/etc/os-release", "/usr/lib/os-release" })
             {
-                if (LayerStackFiles.Read(stack, path, MaxOsReleaseBytes) is { } text)
+                if (files.Read(path, MaxOsReleaseBytes) is { } text)
                     return ParseId(Encoding.UTF8.GetString(text));
             }
             return null;

@@ -10,52 +10,51 @@ namespace FlatImage.Runtime.Image;
 /// stack as the kernel would after mounting). Every byte is untrusted: path walks are bounded and
 /// the file is read to a cap.
 /// </summary>
-public static class LayerStackFiles
+public sealed class LayerStackFiles(IReadOnlyList<LayerLocation> bottomToTop) : IDisposable
 {
     private const int MaxSymlinkHops = 8;
 
-    // Only metadata and one small file are read: a block cache of one block is plenty.
-    private static readonly LayerReaderOptions ReaderOptions = new() { CacheBytes = 1 };
+    // Only metadata and a few small files are read: two blocks of the default size are plenty
+    // (passwd and group usually share one).
+    private static readonly LayerReaderOptions ReaderOptions = new() { CacheBytes = 2L * 1024 * 1024 };
+
+    // Opened on first use and kept for this object's life: a run asks several questions of the
+    // same layers, and each open checks and decompresses a layer's whole metadata.
+    private readonly LayerReader?[] _readers = new LayerReader?[bottomToTop.Count];
+
+    public void Dispose()
+    {
+        foreach (var reader in _readers)
+            reader?.Dispose();
+    }
 
     /// <summary>
-    /// The first <paramref name="maxBytes"/> bytes of <paramref name="path"/> as the merged tree of
-    /// <paramref name="bottomToTop"/> shows it, or null when it shows no regular file there.
+    /// The first <paramref name="maxBytes"/> bytes of <paramref name="path"/> as the merged tree
+    /// shows it, or null when it shows no regular file there.
     /// Throws <see cref="InvalidLayerException"/> for a damaged layer.
     /// </summary>
-    public static byte[]? Read(IReadOnlyList<LayerLocation> bottomToTop, string path, int maxBytes) =>
-        Walk(bottomToTop, path, (r, ino, inode) =>
+    public byte[]? Read(string path, int maxBytes) =>
+        Walk(path, (r, ino, inode) =>
             inode.Type == LayerFileType.Regular ? ReadBytes(r, ino, inode, maxBytes) : new Missing()) is Found found ? found.Text : null;
 
     /// <summary>
     /// The permission bits (mode &amp; 07777) of directory <paramref name="path"/> as the merged
-    /// tree of <paramref name="bottomToTop"/> shows it, or null when it shows no directory there.
+    /// tree shows it, or null when it shows no directory there.
     /// Throws <see cref="InvalidLayerException"/> for a damaged layer.
     /// </summary>
-    public static uint? DirectoryPermissions(IReadOnlyList<LayerLocation> bottomToTop, string path) =>
-        Walk(bottomToTop, path, (_, _, inode) =>
+    public uint? DirectoryPermissions(string path) =>
+        Walk(path, (_, _, inode) =>
             inode.Type == LayerFileType.Directory ? new FoundDirectory(inode.Mode & 0xfff) : new Missing()) is FoundDirectory d ? d.Permissions : null;
 
-    private static Outcome Walk(IReadOnlyList<LayerLocation> bottomToTop, string path, Func<LayerReader, ulong, LayerInode, Outcome> atEnd)
+    private Outcome Walk(string path, Func<LayerReader, ulong, LayerInode, Outcome> atEnd) =>
+        bottomToTop.Count == 0 ? new Missing() : ReadMerged(Reader, bottomToTop.Count, path, atEnd);
+
+    /// <summary>The reader of the <paramref name="topIndex"/>-th layer from the top: the layer that wins a path is asked first.</summary>
+    private LayerReader Reader(int topIndex)
     {
-        if (bottomToTop.Count == 0)
-            return new Missing();
-        // Top first: the layer that wins a path in the merged tree is asked first.
-        var readers = new LayerReader?[bottomToTop.Count];
-        try
-        {
-            LayerReader Reader(int topIndex)
-            {
-                int i = bottomToTop.Count - 1 - topIndex;
-                var l = bottomToTop[i];
-                return readers[i] ??= LayerReader.Open(l.Path, l.Offset, l.Size, ReaderOptions);
-            }
-            return ReadMerged(Reader, bottomToTop.Count, path, atEnd);
-        }
-        finally
-        {
-            foreach (var reader in readers)
-                reader?.Dispose();
-        }
+        int i = bottomToTop.Count - 1 - topIndex;
+        var l = bottomToTop[i];
+        return _readers[i] ??= LayerReader.Open(l.Path, l.Offset, l.Size, ReaderOptions);
     }
 
     /// <param name="atEnd">what the entry the path ends at (not a symlink) gives.</param>

@@ -88,7 +88,8 @@ public static class RunPlanner
         var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundled && File.Exists(bundledBash) ? bundledBash : "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
         var layers = LayerStack.Resolve(imagePath, warn);
-        GuestAccounts.AddCallerEntries(paths.UpperDirectory, layers, identity, hostIdentity.GroupName(identity.Gid) ?? identity.User, paths.DataDirectory);
+        using var layerFiles = new LayerStackFiles(layers);
+        GuestAccounts.AddCallerEntries(paths.UpperDirectory, layerFiles, identity, hostIdentity.GroupName(identity.Gid) ?? identity.User, paths.DataDirectory);
         string ps1 = fimEnv.GetValueOrDefault("PS1") ?? $"[flatimage-{config.Distribution.ToLowerInvariant()}] \\W > ";
         File.WriteAllText(paths.Bashrc, $"export PS1=\"{ps1}\"\n");
 
@@ -113,7 +114,7 @@ public static class RunPlanner
         // A home the sandbox's own /tmp (or /dev, /proc, /sys) hides, or one bound from the host, is not made.
         if (!userBinds.Concat(permissionMounts).Any(m => m.Destination.TrimEnd('/') == identity.Home.TrimEnd('/'))
             && !BwrapCommandLine.HiddenByBaselineMounts(identity.Home))
-            GuestAccounts.EnsureHome(paths.UpperDirectory, layers, identity, hostIdentity.Uid == 0 ? (identity.Uid, identity.Gid) : null, paths.DataDirectory);
+            GuestAccounts.EnsureHome(paths.UpperDirectory, layerFiles, identity, hostIdentity.Uid == 0 ? (identity.Uid, identity.Gid) : null, paths.DataDirectory);
         var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
         // Portal plumbing, forced last (docs/cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
         env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;

@@ -4,10 +4,11 @@ namespace FlatImage.Runtime.Layers;
 public sealed record LayerReaderOptions
 {
     /// <summary>
-    /// Upper bound for the decompressed-block cache, in bytes. The default holds 8 blocks of the
-    /// default 16 MiB: a few readers can stream different parts of the layer without
+    /// Upper bound for the decompressed-block cache, in bytes. The default holds 16 blocks of the
+    /// default 1 MiB: a few readers can stream different parts of the layer without
     /// decompressing a block again for every small read. Hot file data also stays in the
-    /// kernel's page cache (the FUSE server keeps it with FOPEN_KEEP_CACHE).
+    /// kernel's page cache (the FUSE server keeps it with FOPEN_KEEP_CACHE), so a larger cache
+    /// mostly costs the launcher's memory (bench/results/start.md).
     /// </summary>
-    public long CacheBytes { get; init; } = 128L * 1024 * 1024;
+    public long CacheBytes { get; init; } = 16L * 1024 * 1024;
 }

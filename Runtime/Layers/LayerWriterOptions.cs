@@ -9,11 +9,12 @@ public sealed record LayerWriterOptions
     /// <summary>
     /// Uncompressed block size, a power of two between 64 KiB and 16 MiB. Larger blocks compress
     /// better (zstd cannot match across blocks), smaller ones make a cold random read decompress
-    /// less. The default, 16 MiB, is DwarFS's default too (what FlatImage uses); on a Debian
-    /// minbase tree it is 5% smaller than 1 MiB blocks and a cold 4 KiB read costs about 12 ms
-    /// instead of 1.3 ms (bench/results/layers.md). The reader's block cache hides most of that.
+    /// less. Every run mounts anew, so every run pays the cold reads of the files it starts with:
+    /// the default is 1 MiB. On the Debian image's tree that layer is 0.91 × `mksquashfs -comp
+    /// zstd -b 1M` of it (16 MiB blocks: 0.82), and a cold 4 KiB read decompresses a sixteenth of
+    /// what it did (bench/results/start.md).
     /// </summary>
-    public int BlockSize { get; init; } = 16 * 1024 * 1024;
+    public int BlockSize { get; init; } = 1024 * 1024;
 
     /// <summary>Overrides the zstd level that <see cref="CompressionLevel"/> maps to (for benchmarks).</summary>
     public int? ZstdLevel { get; init; }

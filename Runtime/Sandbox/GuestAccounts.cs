@@ -37,9 +37,9 @@ public static class GuestAccounts
 
     /// <summary>Puts the caller's entries into the writable layer's /etc/passwd and /etc/group (see the type's summary).</summary>
     /// <param name="upper">the writable layer (its files as the overlay stores them).</param>
-    /// <param name="layers">the read-only layers below it, bottom to top.</param>
+    /// <param name="layers">the files of the read-only layers below it.</param>
     /// <param name="groupName">the name for a group line of <paramref name="identity"/>'s gid, should the image lack one.</param>
-    public static void AddCallerEntries(string upper, IReadOnlyList<LayerLocation> layers, Identity identity, string groupName, string dataDirectory)
+    public static void AddCallerEntries(string upper, LayerStackFiles layers, Identity identity, string groupName, string dataDirectory)
     {
         string passwdLine = identity.PasswdLine();
         string groupLine = $"{groupName}:x:{identity.Gid}:";
@@ -86,7 +86,7 @@ public static class GuestAccounts
         var record = ReadRecord(dataDirectory);
         if (record.Count == 0)
             return;
-        var layers = stack();
+        using var layers = new LayerStackFiles(stack());
         using (var etc = BeneathDirectory.Open(upper, Etc))
         {
             if (etc is not null)
@@ -106,7 +106,7 @@ public static class GuestAccounts
         File.Delete(RecordPath(dataDirectory));
     }
 
-    private static void Restore(BeneathDirectory etc, string name, IReadOnlyList<LayerLocation> layers, HashSet<string> injected)
+    private static void Restore(BeneathDirectory etc, string name, LayerStackFiles layers, HashSet<string> injected)
     {
         string? upperText = ReadUpper(etc, name, out bool present);
         if (!present || upperText is null)
@@ -160,7 +160,7 @@ public static class GuestAccounts
     }
 
     /// <summary>The file as the merged tree shows it: the writable layer's copy when it has one, else the layers'.</summary>
-    private static string Merged(BeneathDirectory? etc, string name, IReadOnlyList<LayerLocation> layers)
+    private static string Merged(BeneathDirectory? etc, string name, LayerStackFiles layers)
     {
         if (etc is not null)
         {
@@ -205,7 +205,7 @@ public static class GuestAccounts
     /// writable layer has something other than a directory on the way (the guest's choice).
     /// </summary>
     /// <param name="owner">the host uid:gid the guest's identity is (root callers' namespaces map ids one to one); null to keep the caller's.</param>
-    public static void EnsureHome(string upper, IReadOnlyList<LayerLocation> layers, Identity identity, (uint Uid, uint Gid)? owner, string dataDirectory)
+    public static void EnsureHome(string upper, LayerStackFiles layers, Identity identity, (uint Uid, uint Gid)? owner, string dataDirectory)
     {
         string[] components = identity.Home.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (!identity.Home.StartsWith('/') || components.Length is 0 or > 16 || components.Any(c => c is "." or ".."))
@@ -267,14 +267,14 @@ public static class GuestAccounts
         }
     }
 
-    private static uint ImageDirectoryMode(IReadOnlyList<LayerLocation> layers) =>
+    private static uint ImageDirectoryMode(LayerStackFiles layers) =>
         LowerDirectoryMode(layers, "/etc") ?? DefaultDirectoryMode;
 
-    private static uint? LowerDirectoryMode(IReadOnlyList<LayerLocation> layers, string path)
+    private static uint? LowerDirectoryMode(LayerStackFiles layers, string path)
     {
         try
         {
-            return LayerStackFiles.DirectoryPermissions(layers, path);
+            return layers.DirectoryPermissions(path);
         }
         catch (InvalidLayerException)
         {
@@ -282,11 +282,11 @@ public static class GuestAccounts
         }
     }
 
-    private static string? ReadLower(IReadOnlyList<LayerLocation> layers, string name)
+    private static string? ReadLower(LayerStackFiles layers, string name)
     {
         try
         {
-            return LayerStackFiles.Read(layers, "/etc/" + name, MaxFileBytes) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+            return layers.Read("/etc/" + name, MaxFileBytes) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
         }
         catch (InvalidLayerException)
         {

@@ -114,7 +114,7 @@ public sealed class LayerIntegrityTests
     };
 
     /// <summary>
-    /// The noise file spans two 16 MiB blocks, stored as they are (noise does not compress); the
+    /// The noise file spans many blocks, stored as they are (noise does not compress); the
     /// second is damaged. Reading the first megabyte first puts good pages in the caches (on the
     /// kernel overlay; the FUSE daemons' opens already fail), so the whole-file read meets the
     /// damage after some good data: the case that used to come out as zeros with exit status 0

@@ -280,8 +280,7 @@ public class RunTests
         Assert.Equal(0, Launcher.RunProcess("kill", [$"-{signal}", run.Id.ToString()], null, null).ExitCode);
         var result = Launcher.Finish(run);
         Assert.Equal(status, result.ExitCode);
-        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
-        Assert.Empty(Mounts($"/tmp/fim-{uid}/app"));
+        Assert.Empty(InstanceMounts(who, [run.Id]));
     }
 
     [Theory]
@@ -296,8 +295,7 @@ public class RunTests
             Assert.True(results[i].ExitCode == 0, results[i].ToString());
             Assert.Equal($"{i}\n", results[i].Stdout);
         }
-        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
-        Assert.Empty(Mounts($"/tmp/fim-{uid}/app"));
+        Assert.Empty(InstanceMounts(who, runs.Select(r => r.Id)));
         Assert.Empty(Directory.GetDirectories(Path.Combine(Path.GetDirectoryName(image)!, ".app.flatimage.data", "work")));
     }
 
@@ -337,9 +335,19 @@ public class RunTests
         overlay[0].Kill();
         var result = Launcher.Finish(run);
         Assert.True(result.ExitCode != 0 && result.Stderr.Contains("E::fim-exec::"), result.ToString());
-        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
-        Assert.Empty(Mounts($"/tmp/fim-{uid}/app"));
+        Assert.Empty(InstanceMounts(who, [run.Id]));
         Assert.Equal("saved\n", Launcher.Run(who, image, "fim-exec", "cat", "/root/before").Stdout);
+    }
+
+    /// <summary>
+    /// Mounts left by these launchers (a run's instance directory is named by its pid). Other test
+    /// classes run images of the same user at the same time: their mounts are theirs to check.
+    /// </summary>
+    private static List<string> InstanceMounts(Identity who, IEnumerable<int> launcherPids)
+    {
+        int uid = who == Identity.Root ? 0 : Launcher.TestUserIds.Uid;
+        var pids = launcherPids.Select(p => $"/instance/{p}").ToList();
+        return Mounts($"/tmp/fim-{uid}/app").Where(m => pids.Any(p => m.Contains(p + "/", StringComparison.Ordinal) || m.EndsWith(p, StringComparison.Ordinal))).ToList();
     }
 
     internal static List<string> Mounts(string below) =>

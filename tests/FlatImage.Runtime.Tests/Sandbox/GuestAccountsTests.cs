@@ -22,14 +22,27 @@ public sealed class GuestAccountsTests : IDisposable
         _layers = [Layer(("etc/passwd", ImagePasswd), ("etc/group", ImageGroup))];
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    private readonly List<LayerStackFiles> _opened = [];
+
+    public void Dispose()
+    {
+        _opened.ForEach(f => f.Dispose());
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private LayerStackFiles Files(IReadOnlyList<LayerLocation> layers)
+    {
+        var files = new LayerStackFiles(layers);
+        _opened.Add(files);
+        return files;
+    }
 
     private string UpperFile(string name) => Path.Combine(_upper, "etc", name);
 
     [Fact]
     public void The_callers_entry_joins_the_images_accounts_and_leaves_before_a_commit()
     {
-        GuestAccounts.AddCallerEntries(_upper, _layers, Alice, "staff", _dir);
+        GuestAccounts.AddCallerEntries(_upper, Files(_layers), Alice, "staff", _dir);
         Assert.Equal(ImagePasswd + "alice:x:1000:1000:alice:/home/alice:/bin/sh\n", File.ReadAllText(UpperFile("passwd")));
         Assert.Equal(ImageGroup + "staff:x:1000:\n", File.ReadAllText(UpperFile("group")));
 
@@ -45,13 +58,13 @@ public sealed class GuestAccountsTests : IDisposable
     [Fact]
     public void Root_replaces_the_images_line_for_uid_0_and_gets_it_back()
     {
-        GuestAccounts.AddCallerEntries(_upper, _layers, Root, "root", _dir);
+        GuestAccounts.AddCallerEntries(_upper, Files(_layers), Root, "root", _dir);
         Assert.StartsWith("root:x:0:0:root:/root:/opt/bash\nman:", File.ReadAllText(UpperFile("passwd")));
         // The image has group 0: nothing to add there.
         Assert.False(File.Exists(UpperFile("group")));
         // A second run finds its entry in place and writes nothing.
         var before = File.GetLastWriteTimeUtc(UpperFile("passwd"));
-        GuestAccounts.AddCallerEntries(_upper, _layers, Root, "root", _dir);
+        GuestAccounts.AddCallerEntries(_upper, Files(_layers), Root, "root", _dir);
         Assert.Equal(before, File.GetLastWriteTimeUtc(UpperFile("passwd")));
 
         GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
@@ -61,7 +74,7 @@ public sealed class GuestAccountsTests : IDisposable
     [Fact]
     public void An_image_without_accounts_gets_just_the_callers()
     {
-        GuestAccounts.AddCallerEntries(_upper, [], Alice, "alice", _dir);
+        GuestAccounts.AddCallerEntries(_upper, Files([]), Alice, "alice", _dir);
         Assert.Equal("alice:x:1000:1000:alice:/home/alice:/bin/sh\n", File.ReadAllText(UpperFile("passwd")));
         Assert.Equal("alice:x:1000:\n", File.ReadAllText(UpperFile("group")));
         // Taken out again, nothing of the run is left in the writable layer, not even the /etc it made.
@@ -77,7 +90,7 @@ public sealed class GuestAccountsTests : IDisposable
         // The writable layer's /etc/passwd points at a host file: it is replaced, not written through.
         Directory.CreateDirectory(Path.Combine(_upper, "etc"));
         File.CreateSymbolicLink(UpperFile("passwd"), Path.Combine(outside, "passwd"));
-        GuestAccounts.AddCallerEntries(_upper, _layers, Alice, "alice", _dir);
+        GuestAccounts.AddCallerEntries(_upper, Files(_layers), Alice, "alice", _dir);
         Assert.Equal("host:x:1:1::/:/bin/sh\n", File.ReadAllText(Path.Combine(outside, "passwd")));
         Assert.Null(new FileInfo(UpperFile("passwd")).LinkTarget);
 
@@ -85,7 +98,7 @@ public sealed class GuestAccountsTests : IDisposable
         var other = Directory.CreateDirectory(Path.Combine(_dir, "other")).FullName;
         var linkedEtc = Path.Combine(other, "etc");
         Directory.CreateSymbolicLink(linkedEtc, outside);
-        Assert.Throws<FlatImage.Native.ErrnoException>(() => GuestAccounts.AddCallerEntries(other, _layers, Alice, "alice", _dir));
+        Assert.Throws<FlatImage.Native.ErrnoException>(() => GuestAccounts.AddCallerEntries(other, Files(_layers), Alice, "alice", _dir));
         Assert.Equal("host:x:1:1::/:/bin/sh\n", File.ReadAllText(Path.Combine(outside, "passwd")));
         Assert.Single(Directory.GetFiles(outside));
     }
@@ -106,14 +119,14 @@ public sealed class GuestAccountsTests : IDisposable
     {
         // The image's /etc is 0750: the writable layer's copy (which the overlay shows) is too.
         IReadOnlyList<LayerLocation> closed = [Layer(0b111_101_000, ("etc/passwd", ImagePasswd), ("etc/group", ImageGroup))];
-        GuestAccounts.AddCallerEntries(_upper, closed, Alice, "alice", _dir);
+        GuestAccounts.AddCallerEntries(_upper, Files(closed), Alice, "alice", _dir);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute,
             File.GetUnixFileMode(Path.Combine(_upper, "etc")));
         GuestAccounts.RemoveCallerEntries(_upper, () => closed, _dir);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_upper));
 
         // The guest chmods the /etc the run made: the directory is a change of its own and stays.
-        GuestAccounts.AddCallerEntries(_upper, _layers, Alice, "alice", _dir);
+        GuestAccounts.AddCallerEntries(_upper, Files(_layers), Alice, "alice", _dir);
         File.SetUnixFileMode(Path.Combine(_upper, "etc"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
         Assert.Equal(["etc"], Directory.EnumerateFileSystemEntries(_upper).Select(Path.GetFileName));
@@ -123,16 +136,16 @@ public sealed class GuestAccountsTests : IDisposable
     [Fact]
     public void A_home_the_image_lacks_is_made_and_left_out_of_a_commit_while_unused()
     {
-        GuestAccounts.EnsureHome(_upper, _layers, Alice, null, _dir);
+        GuestAccounts.EnsureHome(_upper, Files(_layers), Alice, null, _dir);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(_upper, "home", "alice")));
         Assert.Equal(0b111_101_101, (int)File.GetUnixFileMode(Path.Combine(_upper, "home")));
         // A second run finds it and makes nothing; a commit takes the unused directories out.
-        GuestAccounts.EnsureHome(_upper, _layers, Alice, null, _dir);
+        GuestAccounts.EnsureHome(_upper, Files(_layers), Alice, null, _dir);
         GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_upper));
 
         // A program wrote its settings there: they are the image's now, and the directories stay.
-        GuestAccounts.EnsureHome(_upper, _layers, Alice, null, _dir);
+        GuestAccounts.EnsureHome(_upper, Files(_layers), Alice, null, _dir);
         File.WriteAllText(Path.Combine(_upper, "home", "alice", ".settings"), "x");
         GuestAccounts.RemoveCallerEntries(_upper, () => _layers, _dir);
         Assert.True(File.Exists(Path.Combine(_upper, "home", "alice", ".settings")));
@@ -140,8 +153,8 @@ public sealed class GuestAccountsTests : IDisposable
         // A home the guest replaced with a file, or a path with '..': nothing is made, nothing is followed.
         Directory.Delete(Path.Combine(_upper, "home"), recursive: true);
         File.WriteAllText(Path.Combine(_upper, "home"), "");
-        GuestAccounts.EnsureHome(_upper, _layers, Alice, null, _dir);
-        GuestAccounts.EnsureHome(_upper, _layers, Alice with { Home = "/../../escape" }, null, _dir);
+        GuestAccounts.EnsureHome(_upper, Files(_layers), Alice, null, _dir);
+        GuestAccounts.EnsureHome(_upper, Files(_layers), Alice with { Home = "/../../escape" }, null, _dir);
         Assert.Equal(["home"], Directory.EnumerateFileSystemEntries(_upper).Select(Path.GetFileName));
         Assert.False(Directory.Exists(Path.Combine(_dir, "escape")));
     }
