@@ -23,8 +23,9 @@ try
     // shared-mime-info type application/flatimage, so a desktop recognises an image by its bytes.
     using (var elf = File.OpenHandle(temp, FileMode.Open, FileAccess.ReadWrite))
         RandomAccess.Write(elf, "FI\u0001"u8, 8);
-    // Built once, run everywhere: the strongest compression the layer format offers.
-    var header = ToolsBundle.Write(temp, tools, new LayerWriterOptions { CompressionLevel = 9 });
+    // Built once, run everywhere: the strongest compression the layer format offers, in its
+    // largest blocks (the bundle is extracted whole, never read at random like a run's layers).
+    var header = ToolsBundle.Write(temp, tools, new LayerWriterOptions { CompressionLevel = 9, BlockSize = 16 * 1024 * 1024 });
     if (remote is not null)
         FlatImage.Runtime.Image.ConfigStore.Update(temp, c => c with { RemoteUrl = remote });
     File.Move(temp, output, overwrite: true);
