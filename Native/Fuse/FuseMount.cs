@@ -465,16 +465,7 @@ public sealed class FuseMount : IDisposable
     }
 
     /// <summary>fusermount3 on PATH (then the usual system locations), or null.</summary>
-    public static string? FindFusermount()
-    {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
-        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/bin", "/bin"]))
-        {
-            var candidate = Path.Combine(dir, "fusermount3");
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
+    public static string? FindFusermount() => Io.ExecutableSearch.OnProcessPath("fusermount3", ["/usr/bin", "/bin"]);
 
     private static byte[] Utf8(string s)
     {

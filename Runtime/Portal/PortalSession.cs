@@ -234,18 +234,10 @@ public sealed class PortalSession : IDisposable
     /// <summary>A name with a slash is a path (relative to the caller's directory); otherwise the first executable file on <paramref name="searchPath"/>.</summary>
     public static string? FindProgram(string name, string searchPath, string workingDirectory)
     {
-        if (name.Contains('/'))
-        {
-            string path = Path.IsPathRooted(name) || workingDirectory.Length == 0 ? name : Path.Combine(workingDirectory, name);
-            return Tools.HostTools.IsExecutable(path) ? path : null;
-        }
-        foreach (string dir in searchPath.Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(dir, name);
-            if (Tools.HostTools.IsExecutable(candidate))
-                return candidate;
-        }
-        return null;
+        if (!name.Contains('/'))
+            return Native.Io.ExecutableSearch.OnPath(name, searchPath);
+        string path = Path.IsPathRooted(name) || workingDirectory.Length == 0 ? name : Path.Combine(workingDirectory, name);
+        return Native.Io.ExecutableSearch.IsExecutable(path) ? path : null;
     }
 
     private static List<string> WithServiceVariables(IReadOnlyList<string> requested, IReadOnlyDictionary<string, string> own)

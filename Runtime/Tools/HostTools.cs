@@ -1,3 +1,5 @@
+using FlatImage.Native.Io;
+
 namespace FlatImage.Runtime.Tools;
 
 /// <summary>
@@ -10,16 +12,9 @@ public static class HostTools
     {
         if (bundledBin is not null && IsExecutable(Path.Combine(bundledBin, name)))
             return Path.Combine(bundledBin, name);
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(dir, name);
-            if (IsExecutable(candidate))
-                return candidate;
-        }
-        foreach (string dir in new[] { "/usr/bin", "/bin", "/usr/sbin", "/sbin" })
-            if (IsExecutable(Path.Combine(dir, name)))
-                return Path.Combine(dir, name);
-        return null;
+        // The usual system directories after PATH: a launcher started with a trimmed PATH (a
+        // desktop entry, a cron job) still finds a host tool installed there.
+        return ExecutableSearch.OnProcessPath(name, ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]);
     }
 
     /// <summary>
@@ -38,19 +33,5 @@ public static class HostTools
         }
     }
 
-    /// <summary>
-    /// A regular file (after symlinks) with an execute bit. A dangling symlink is not one: .NET's
-    /// File.Exists answers true for the link itself, and asking its mode then throws.
-    /// </summary>
-    public static bool IsExecutable(string path)
-    {
-        try
-        {
-            return File.Exists(path) && (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    public static bool IsExecutable(string path) => ExecutableSearch.IsExecutable(path);
 }
