@@ -5,57 +5,95 @@ using FlatImage.Runtime.Portal;
 namespace FlatImage.Actors.Portal;
 
 /// <summary>
-/// The host side of the portal (guest → host, docs/cli.md §14): owns the instance's host socket and
-/// accepts on it from a dedicated thread; each connection becomes a <see cref="PortalSessionActor"/>
-/// child that runs one host command. Started by the instance before the sandbox, only with the
-/// <c>portal</c> permission (§16b), and stopped after it: stopping kills what the sessions still run.
+/// The host side of the portal (guest → host, docs/cli.md §14): owns the instance's host socket,
+/// accepted on by a <see cref="PortalAcceptLoop"/>; each connection becomes a
+/// <see cref="PortalSessionActor"/> child that runs one host command. The actor reads the next
+/// connection (ReadAsync piped to itself) only while fewer than
+/// <see cref="PortalAcceptLoop.MaxSessions"/> sessions run, so a flood of calls waits in the
+/// channel and the socket's backlog, never in threads. Started by the instance before the sandbox,
+/// only with the <c>portal</c> permission (§16b), and stopped after it: stopping kills what the
+/// sessions still run.
 /// </summary>
 public sealed class PortalHostActor : ReceiveActor
 {
     private readonly PortalListener _listener;
     private readonly uint _ownerUid;
     private readonly string _searchPath;
+    private readonly int _maxSessions;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CancellationTokenSource _stopping = new();
+    private PortalAcceptLoop? _accepting;
     private long _sessions;
+    private int _running;
+    private bool _reading;
 
     /// <param name="listener">already listening (so the socket exists before the sandbox starts); owned by this actor from here.</param>
-    public PortalHostActor(PortalListener listener, uint ownerUid, string searchPath)
+    /// <param name="maxSessions">sessions run at once (<see cref="PortalAcceptLoop.MaxSessions"/> unless a test says otherwise).</param>
+    public PortalHostActor(PortalListener listener, uint ownerUid, string searchPath, int maxSessions)
     {
         _listener = listener;
         _ownerUid = ownerUid;
         _searchPath = searchPath;
+        _maxSessions = maxSessions;
         Receive<ConnectionAccepted>(HandleAccepted);
+        Receive<Terminated>(_ =>
+        {
+            _running--;
+            ReadNext();
+        });
+        Receive<ListenerClosed>(_ => _log.Debug("portal socket closed"));
     }
 
-    public static Props Props(PortalListener listener, uint ownerUid, string searchPath) =>
-        Akka.Actor.Props.Create(() => new PortalHostActor(listener, ownerUid, searchPath));
+    public static Props Props(PortalListener listener, uint ownerUid, string searchPath, int maxSessions = PortalAcceptLoop.MaxSessions) =>
+        Akka.Actor.Props.Create(() => new PortalHostActor(listener, ownerUid, searchPath, maxSessions));
 
     /// <summary>A session that throws ends that one call; the portal keeps serving.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Stop);
 
     protected override void PreStart()
     {
-        var self = Self;
-        var listener = _listener;
-        // accept(2) blocks a thread of its own; Dispose in PostStop wakes it (shutdown) and it ends.
-        new Thread(() =>
-        {
-            while (listener.Accept() is { } connection)
-                self.Tell(new ConnectionAccepted(connection));
-        })
-        {
-            IsBackground = true,
-            Name = "portal-accept",
-        }.Start();
+        _accepting = new PortalAcceptLoop(_listener);
         _log.Info("portal listening on {0}", _listener.Path);
+        ReadNext();
     }
 
-    private void HandleAccepted(ConnectionAccepted accepted) =>
-        Context.ActorOf(PortalSessionActor.Props(accepted.Connection, _ownerUid, _searchPath), $"session-{++_sessions}");
+    /// <summary>Asks the channel for one connection, unless a read is pending or the session limit is reached.</summary>
+    private void ReadNext()
+    {
+        if (_reading || _running >= _maxSessions || _accepting is null)
+            return;
+        _reading = true;
+        // A read cancelled by PostStop takes no connection: what is still queued, the loop closes.
+        _accepting.Connections.ReadAsync(_stopping.Token).AsTask().PipeTo(Self,
+            success: connection => new ConnectionAccepted(connection),
+            failure: _ => ListenerClosed.Instance);
+    }
+
+    private void HandleAccepted(ConnectionAccepted accepted)
+    {
+        _reading = false;
+        _running++;
+        Context.Watch(Context.ActorOf(PortalSessionActor.Props(accepted.Connection, _ownerUid, _searchPath), $"session-{++_sessions}"));
+        ReadNext();
+    }
 
     /// <summary>Children (sessions) are already stopped here; the socket goes last.</summary>
-    protected override void PostStop() => _listener.Dispose();
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+        if (_accepting is not null)
+            _accepting.Dispose();
+        else
+            _listener.Dispose();
+    }
 }
 
-/// <summary>The accept thread got a connection; its session actor owns it from here.</summary>
+/// <summary>The accept loop handed over a connection; its session actor owns it from here.</summary>
 public sealed record ConnectionAccepted(PortalConnection Connection);
+
+/// <summary>The accept loop's channel completed: the socket is closed.</summary>
+public sealed record ListenerClosed
+{
+    public static readonly ListenerClosed Instance = new();
+}

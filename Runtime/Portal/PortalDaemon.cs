@@ -88,16 +88,21 @@ public static class PortalDaemon
         registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => ctx.Cancel = true));
         registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, ctx => ctx.Cancel = true));
 
-        if (listener is not null)
-            new Thread(() => Serve(listener, path)) { IsBackground = true, Name = "portal-accept" }.Start();
+        var accepting = listener is null ? null : new PortalAcceptLoop(listener);
+        if (accepting is not null)
+            new Thread(() => Serve(accepting, path)) { IsBackground = true, Name = "portal-sessions" }.Start();
         int status = ExitStatus.ToShellStatus(child.WaitForExit(Timeout.InfiniteTimeSpan)!.Value);
         registrations.ForEach(r => r.Dispose());
-        listener?.Dispose();
+        accepting?.Dispose();
         return status;
     }
 
-    /// <summary>One thread per connection: sessions block on their process, and the peer check runs before anything is read.</summary>
-    private static void Serve(PortalListener listener, string path)
+    /// <summary>
+    /// A thread per session (it blocks on its process; the peer check runs before anything is
+    /// read), at most <see cref="PortalAcceptLoop.MaxSessions"/> at once: beyond that, connections
+    /// wait in the accept loop's channel and then in the socket's backlog.
+    /// </summary>
+    private static void Serve(PortalAcceptLoop accepting, string path)
     {
         uint self = Unistd.getuid();
         // The host-service variables this instance was granted (its own environment holds exactly those).
@@ -105,10 +110,28 @@ public static class PortalDaemon
         foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
             if (!Sandbox.HostServices.MayPass((string)e.Key, Config.Permissions.None))
                 services[(string)e.Key] = (string?)e.Value ?? "";
-        while (listener.Accept() is { } connection)
+        // Never disposed: a session thread may release its slot after the loop has ended.
+        var slots = new SemaphoreSlim(PortalAcceptLoop.MaxSessions);
+        var connections = accepting.Connections;
+        while (connections.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
-            var session = new PortalSession(connection, self, path, services);
-            new Thread(() => session.Run()) { IsBackground = true, Name = "portal-session" }.Start();
+            while (connections.TryRead(out var connection))
+            {
+                slots.Wait();
+                var session = new PortalSession(connection, self, path, services);
+                new Thread(() =>
+                {
+                    try
+                    {
+                        session.Run();
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                })
+                { IsBackground = true, Name = "portal-session" }.Start();
+            }
         }
     }
 }
