@@ -37,14 +37,7 @@ public sealed class InstanceActorTests : TestKit, IDisposable
         // The program waits for the test's go, so the test can look at the booted run first.
         var plan = _run.Plan(["sh", "-c", "while [ ! -e /go ]; do sleep 0.1; done; cat /etc/marker > /out; exit 7"]);
         var instance = Start(plan);
-
-        var sandbox = Resolve("/user/instance/sandbox");
-        var layers = Resolve("/user/instance/mounts/layers");
-        var overlay = Resolve("/user/instance/mounts/overlay");
-        var order = CreateTestProbe();
-        order.Watch(layers);
-        order.Watch(overlay);
-        order.Watch(sandbox);
+        var (sandbox, overlay, layers, order) = WatchBootedRun();
         // The layers were mounted first: fuse-overlayfs stacks on them, and the mount table keeps mount order.
         Assert.Equal([_run.Paths.LayersMountPoint, _run.Paths.MergedRoot], _run.Mounts());
         Assert.Equal(TestRun.Marker, File.ReadAllText(Path.Combine(_run.Paths.MergedRoot, "etc", "marker")));
@@ -69,13 +62,7 @@ public sealed class InstanceActorTests : TestKit, IDisposable
     {
         var plan = _run.Plan(["sh", "-c", "sleep 600"]);
         var instance = Start(plan);
-        var sandbox = Resolve("/user/instance/sandbox");
-        var layers = Resolve("/user/instance/mounts/layers");
-        var overlay = Resolve("/user/instance/mounts/overlay");
-        var order = CreateTestProbe();
-        order.Watch(sandbox);
-        order.Watch(overlay);
-        order.Watch(layers);
+        var (sandbox, overlay, layers, order) = WatchBootedRun();
         int daemon = TestRun.Children().Single(c => c.Value == "fuse-overlayfs").Key;
 
         // A real daemon death: SIGKILL, as the OOM killer would do it.
@@ -145,6 +132,18 @@ public sealed class InstanceActorTests : TestKit, IDisposable
         Watch(instance);
         instance.Tell(new RunInstance(plan, _run.Lock()), TestActor);
         return instance;
+    }
+
+    /// <summary>Once the sandbox runs: its actor, the overlay's and the layers', watched by the returned probe.</summary>
+    private (IActorRef Sandbox, IActorRef Overlay, IActorRef Layers, TestProbe Order) WatchBootedRun()
+    {
+        var sandbox = Resolve("/user/instance/sandbox");
+        var overlay = Resolve("/user/instance/mounts/overlay");
+        var layers = Resolve("/user/instance/mounts/layers");
+        var order = CreateTestProbe();
+        foreach (var actor in new[] { sandbox, overlay, layers })
+            order.Watch(actor);
+        return (sandbox, overlay, layers, order);
     }
 
     /// <summary>The actor at <paramref name="path"/>, once it exists.</summary>
