@@ -26,18 +26,10 @@ public static class BusyboxImage
 
     private static string BuildLayer()
     {
-        const string busybox = "/bin/busybox";
-        if (!File.Exists(busybox))
-            throw new FileNotFoundException("busybox-static is not installed (apt-get install busybox-static)", busybox);
         string dir = Launcher.NewDirectory();
         File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
         string tree = Path.Combine(dir, "tree");
-        foreach (string d in new[] { "bin", "etc", "tmp", "root", "home", "usr/bin", "var/tmp" })
-            Directory.CreateDirectory(Path.Combine(tree, d));
-        File.Copy(busybox, Path.Combine(tree, "bin", "busybox"));
-        var applets = Launcher.RunProcess(busybox, ["--list"], null, null).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        foreach (string applet in applets.Where(a => a != "busybox"))
-            File.CreateSymbolicLink(Path.Combine(tree, "bin", applet), "busybox");
+        BusyboxTree.Write(tree);
         File.WriteAllText(Path.Combine(tree, "etc", "image-marker"), "from the layer\n");
         string layer = Path.Combine(dir, "busybox.layer");
         string builder = Launcher.NewImage(Identity.Root, "builder.flatimage");
