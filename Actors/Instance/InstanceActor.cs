@@ -31,6 +31,7 @@ public sealed class InstanceActor : ReceiveActor
     private int _status;
     private string? _error;
     private bool _finishing;
+    private bool _completed;
 
     public InstanceActor(Func<LayerMountOptions, Props> layerMount)
     {
@@ -95,7 +96,10 @@ public sealed class InstanceActor : ReceiveActor
 
     private void HandleSandboxExited(SandboxExited exited)
     {
-        _status = exited.Status;
+        // A failure recorded first (a mount that died under the program) stays the run's outcome:
+        // the program's own status then only says how the failure reached it (SIGBUS, EIO).
+        if (_error is null)
+            _status = exited.Status;
         _sandbox = null;
         Finish();
     }
@@ -120,8 +124,9 @@ public sealed class InstanceActor : ReceiveActor
         {
             _mounts = null;
             if (!_finishing)
-                Fail("the mounts stopped unexpectedly", 125);
-            Complete();
+                Fail("the mounts stopped unexpectedly", 125);   // _mounts is null: Finish completes
+            else
+                Complete();
         }
     }
 
@@ -153,6 +158,10 @@ public sealed class InstanceActor : ReceiveActor
 
     private void Complete()
     {
+        // Once: a Terminated that overtakes the supervisor's report must not answer twice.
+        if (_completed)
+            return;
+        _completed = true;
         // Release the proof of life first: the janitor removes the instance directory only under its lock.
         _lock?.Dispose();
         _lock = null;

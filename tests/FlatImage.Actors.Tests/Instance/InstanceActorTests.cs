@@ -73,9 +73,13 @@ public sealed class InstanceActorTests : TestKit, IDisposable
         // its vanished root (SIGBUS, 135; or bwrap's 1) when that reaches the instance first.
         var result = ExpectMsg<RunInstanceResult>(Long);
         Assert.NotEqual(0, result.Status);
-        // Known: when the supervisor's Terminated (a system message) overtakes its MountsFailed, the
-        // instance answers twice ("the mounts stopped unexpectedly", then again); skip to its end.
-        FishForMessage(m => m is Terminated, Long);
+        // One answer only, even when the supervisor's Terminated (a system message) overtakes its
+        // MountsFailed (the instance used to answer twice then).
+        FishForMessage(m =>
+        {
+            Assert.IsNotType<RunInstanceResult>(m);
+            return m is Terminated;
+        }, Long);
         // The sandbox is stopped while the supervisor already tears down (it saw the overlay fail
         // first), so only the mounts' order is fixed: the overlay before the layers under it.
         AssertAllTerminatedOverlayBeforeLayers(order, sandbox, overlay, layers);
