@@ -19,7 +19,7 @@ public static class Program
     {
         // An inherited SIG_IGN for SIGCHLD makes the kernel reap children itself and their exit
         // statuses are lost; reset it first thing, as bubblewrap does.
-        Stdlib.signal(Stdlib.SIGCHLD, Stdlib.SIG_DFL);
+        Stdlib.signal(Signal.SIGCHLD, Stdlib.SIG_DFL);
 
         var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
         var stderr = new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false)) { AutoFlush = true };

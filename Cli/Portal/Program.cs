@@ -16,7 +16,7 @@ public static class Program
     public static int Main(string[] args)
     {
         // An inherited SIG_IGN would make the kernel reap our children and lose their statuses.
-        Stdlib.signal(Stdlib.SIGCHLD, Stdlib.SIG_DFL);
+        Stdlib.signal(Signal.SIGCHLD, Stdlib.SIG_DFL);
         // A failure nobody caught (on a session's thread, say) is still one line, never a stack trace.
         AppDomain.CurrentDomain.UnhandledException += (_, e) =>
         {

@@ -1,11 +1,14 @@
+// Ours where Tmds.LibC 0.5.0 lacks the call: copy_file_range, renameat2, mknodat (bound to the retired __xmknodat), xattrs, fstatfs, rlimits.
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace FlatImage.Native.Interop;
 
 // The *at(2) family and the fd-based calls a passthrough filesystem needs, each next to the header
 // it comes from (partial classes of the existing mirrors). Everything is relative to a directory fd,
 // so a served tree is reached one component at a time and never through a path a guest could steer.
-// x86-64 glibc values. Raw results, errno via SetLastError.
+// x86-64 glibc values. Calls Tmds.LibC has delegate to it; the rest are our own imports (first
+// line). Raw results, errno set either way.
 
 public static unsafe partial class Fcntl
 {
@@ -20,46 +23,36 @@ public static unsafe partial class Fcntl
     public const int AT_REMOVEDIR = 0x200;
     public const int AT_SYMLINK_FOLLOW = 0x400;
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int openat(int dirfd, byte* pathname, int flags, uint mode);
+    public static int openat(int dirfd, byte* pathname, int flags, uint mode) => LibC.openat(dirfd, pathname, flags, (mode_t)(ushort)mode);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int fallocate(int fd, int mode, long offset, long len);
+    public static int fallocate(int fd, int mode, long offset, long len) => LibC.fallocate(fd, mode, offset, len);
 }
 
 public static unsafe partial class Unistd
 {
+    private const string Libc = "libc";
+
     public const int SEEK_SET = 0;
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int unlinkat(int dirfd, byte* pathname, int flags);
+    public static int unlinkat(int dirfd, byte* pathname, int flags) => LibC.unlinkat(dirfd, pathname, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int symlinkat(byte* target, int newdirfd, byte* linkpath);
+    public static int symlinkat(byte* target, int newdirfd, byte* linkpath) => LibC.symlinkat(target, newdirfd, linkpath);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
+    public static int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags) => LibC.linkat(olddirfd, oldpath, newdirfd, newpath, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial nint readlinkat(int dirfd, byte* pathname, byte* buf, nuint bufsiz);
+    public static nint readlinkat(int dirfd, byte* pathname, byte* buf, nuint bufsiz) => (nint)(long)LibC.readlinkat(dirfd, pathname, buf, (size_t)(ulong)bufsiz);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int fchownat(int dirfd, byte* pathname, uint owner, uint group, int flags);
+    public static int fchownat(int dirfd, byte* pathname, uint owner, uint group, int flags) => LibC.fchownat(dirfd, pathname, owner, group, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial nint pread(int fd, byte* buf, nuint count, long offset);
+    public static nint pread(int fd, byte* buf, nuint count, long offset) => (nint)(long)LibC.pread(fd, buf, (size_t)(ulong)count, offset);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial nint pwrite(int fd, byte* buf, nuint count, long offset);
+    public static nint pwrite(int fd, byte* buf, nuint count, long offset) => (nint)(long)LibC.pwrite(fd, buf, (size_t)(ulong)count, offset);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int ftruncate(int fd, long length);
+    public static int ftruncate(int fd, long length) => LibC.ftruncate(fd, length);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial long lseek(int fd, long offset, int whence);
+    public static long lseek(int fd, long offset, int whence) => LibC.lseek(fd, offset, whence);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int dup(int fd);
+    public static int dup(int fd) => LibC.dup(fd);
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial nint copy_file_range(int fd_in, long* off_in, int fd_out, long* off_out, nuint len, uint flags);
@@ -80,22 +73,19 @@ public static unsafe partial class StdioAt
 
 public static unsafe partial class Stat
 {
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int mkdirat(int dirfd, byte* pathname, uint mode);
+    public static int mkdirat(int dirfd, byte* pathname, uint mode) => LibC.mkdirat(dirfd, pathname, (mode_t)(ushort)mode);
 
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int mknodat(int dirfd, byte* pathname, uint mode, ulong dev);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int fchmodat(int dirfd, byte* pathname, uint mode, int flags);
+    public static int fchmodat(int dirfd, byte* pathname, uint mode, int flags) => LibC.fchmodat(dirfd, pathname, (mode_t)(ushort)mode, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int fchmod(int fd, uint mode);
+    public static int fchmod(int fd, uint mode) => LibC.fchmod(fd, (mode_t)(ushort)mode);
 
     public const long UTIME_NOW = (1L << 30) - 1;
     public const long UTIME_OMIT = (1L << 30) - 2;
 
-    /// <summary>struct timespec (x86-64).</summary>
+    /// <summary>struct timespec (x86-64), the same 16 bytes as Tmds.Linux.timespec.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct timespec
     {
@@ -103,11 +93,9 @@ public static unsafe partial class Stat
         public long tv_nsec;
     }
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int utimensat(int dirfd, byte* pathname, timespec* times, int flags);
+    public static int utimensat(int dirfd, byte* pathname, timespec* times, int flags) => LibC.utimensat(dirfd, pathname, (Tmds.Linux.timespec*)times, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int futimens(int fd, timespec* times);
+    public static int futimens(int fd, timespec* times) => LibC.futimens(fd, (Tmds.Linux.timespec*)times);
 }
 
 public static unsafe partial class Xattr

@@ -1,3 +1,4 @@
+// Ours: Tmds.LibC 0.5.0 has errno values only as properties, and switch and pattern matching need constants.
 namespace FlatImage.Native.Interop;
 
 /// <summary>Mirror of &lt;errno.h&gt; (Linux values) for the errnos we act on or reply with.</summary>

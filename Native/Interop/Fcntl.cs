@@ -1,16 +1,16 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace FlatImage.Native.Interop;
 
 /// <summary>
-/// Mirror of &lt;fcntl.h&gt;. O_NOFOLLOW and O_DIRECTORY differ between architectures
-/// (asm-generic vs x86), so they are resolved once from the process architecture.
-/// Raw results, errno via SetLastError.
+/// &lt;fcntl.h&gt; calls delegating to Tmds.LibC. The flag values stay C# constants here because
+/// Tmds.LibC exposes them as properties, which switch and pattern matching cannot use.
+/// O_NOFOLLOW and O_DIRECTORY differ between architectures (asm-generic vs x86), so they are
+/// resolved once from the process architecture. Raw results, errno set.
 /// </summary>
 public static unsafe partial class Fcntl
 {
-    private const string Libc = "libc";
-
     public const int O_RDONLY = 0;
     public const int O_CLOEXEC = 0x80000;
     public const int O_NONBLOCK = 0x800;
@@ -21,9 +21,7 @@ public static unsafe partial class Fcntl
     public static int O_DIRECTORY => s_armFlags ? 0x4000 : 0x10000;
     public static int O_NOFOLLOW => s_armFlags ? 0x8000 : 0x20000;
 
-    /// <summary>open(2) with its variadic mode passed as a fixed argument (same ABI on x86_64 and aarch64 Linux).</summary>
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int open(byte* pathname, int flags, uint mode);
+    public static int open(byte* pathname, int flags, uint mode) => LibC.open(pathname, flags, (mode_t)(ushort)mode);
 
     public const int O_WRONLY = 0x1;
     public const int O_RDWR = 0x2;
@@ -33,8 +31,7 @@ public static unsafe partial class Fcntl
     public const int F_DUPFD_CLOEXEC = 1030;
     public const int FD_CLOEXEC = 1;
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int fcntl(int fd, int cmd, int arg);
+    public static int fcntl(int fd, int cmd, int arg) => LibC.fcntl(fd, cmd, arg);
 
     // openat(2) and O_PATH are declared with the other *at calls (AtFunctions.cs).
 }

@@ -1,3 +1,4 @@
+// Ours: Tmds.LibC 0.5.0 has no setfsuid or setfsgid.
 using System.Runtime.InteropServices;
 
 namespace FlatImage.Native.Interop;

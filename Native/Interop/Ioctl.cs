@@ -1,13 +1,14 @@
-using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace FlatImage.Native.Interop;
 
-/// <summary>Mirror of &lt;sys/ioctl.h&gt;. ioctl is variadic in C; on x86-64 and arm64 a pointer third
-/// argument is passed like a fixed one, which is all we use.</summary>
+/// <summary>&lt;sys/ioctl.h&gt;'s ioctl delegating to Tmds.LibC. Raw results, errno set.</summary>
 public static unsafe partial class Ioctl
 {
-    private const string Libc = "libc";
-
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int ioctl(int fd, nuint request, void* arg);
+    /// <summary>
+    /// Tmds.LibC takes the request as an int: a request with the top bit set (FUSE_DEV_IOC_CLONE,
+    /// _IOR) is sign-extended on the way, which is harmless because the kernel reads the request as
+    /// an unsigned int (ioctl(2), fs/ioctl.c) and ignores the upper 32 bits.
+    /// </summary>
+    public static int ioctl(int fd, nuint request, void* arg) => LibC.ioctl(fd, unchecked((int)(uint)request), arg);
 }

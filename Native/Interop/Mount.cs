@@ -1,12 +1,10 @@
-using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace FlatImage.Native.Interop;
 
-/// <summary>Mirror of &lt;sys/mount.h&gt;. Raw results, errno via SetLastError.</summary>
+/// <summary>&lt;sys/mount.h&gt; calls delegating to Tmds.LibC; the flags stay C# constants. Raw results, errno set.</summary>
 public static unsafe partial class Mount
 {
-    private const string Libc = "libc";
-
     public const ulong MS_RDONLY = 1;
     public const ulong MS_NOSUID = 2;
     public const ulong MS_NODEV = 4;
@@ -18,9 +16,8 @@ public static unsafe partial class Mount
     public const int MNT_EXPIRE = 4;
     public const int UMOUNT_NOFOLLOW = 8;
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int mount(byte* source, byte* target, byte* filesystemtype, ulong mountflags, void* data);
+    public static int mount(byte* source, byte* target, byte* filesystemtype, ulong mountflags, void* data)
+        => LibC.mount(source, target, filesystemtype, (ulong_t)mountflags, data);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int umount2(byte* target, int flags);
+    public static int umount2(byte* target, int flags) => LibC.umount2(target, flags);
 }

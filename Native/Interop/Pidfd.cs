@@ -1,3 +1,4 @@
+// Ours: Tmds.LibC 0.5.0 has no pidfd_open or pidfd_send_signal.
 using System.Runtime.InteropServices;
 
 namespace FlatImage.Native.Interop;

@@ -1,3 +1,4 @@
+// Ours: Tmds.LibC 0.5.0 imports poll without SetLastError, so its EINTR could not be read back.
 using System.Runtime.InteropServices;
 
 namespace FlatImage.Native.Interop;

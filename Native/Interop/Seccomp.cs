@@ -1,3 +1,4 @@
+// Ours: Tmds.LibC 0.5.0 has no seccomp or classic BPF definitions.
 namespace FlatImage.Native.Interop;
 
 /// <summary>

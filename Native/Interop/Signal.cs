@@ -1,12 +1,14 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace FlatImage.Native.Interop;
 
-/// <summary>Mirror of &lt;signal.h&gt;. Raw results, errno via SetLastError.</summary>
+/// <summary>
+/// &lt;signal.h&gt; calls delegating to Tmds.LibC. Our sigset_t stays (ChildProcess and the layout
+/// test use it): it has glibc's 128-byte layout, the same as Tmds.Linux.sigset_t. Raw results, errno set.
+/// </summary>
 public static unsafe partial class Signal
 {
-    private const string Libc = "libc";
-
     public const int SIGHUP = 1;
     public const int SIGINT = 2;
     public const int SIGKILL = 9;
@@ -18,15 +20,11 @@ public static unsafe partial class Signal
     [StructLayout(LayoutKind.Sequential)]
     public struct sigset_t { private fixed ulong __val[16]; }
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int sigemptyset(sigset_t* set);
+    public static int sigemptyset(sigset_t* set) => LibC.sigemptyset((Tmds.Linux.sigset_t*)set);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int sigfillset(sigset_t* set);
+    public static int sigfillset(sigset_t* set) => LibC.sigfillset((Tmds.Linux.sigset_t*)set);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int sigaddset(sigset_t* set, int signum);
+    public static int sigaddset(sigset_t* set, int signum) => LibC.sigaddset((Tmds.Linux.sigset_t*)set, signum);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int kill(int pid, int sig);
+    public static int kill(int pid, int sig) => LibC.kill(pid, sig);
 }

@@ -1,13 +1,16 @@
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace FlatImage.Native.Interop;
 
-/// <summary>Mirror of &lt;sys/socket.h&gt; (with struct iovec of &lt;sys/uio.h&gt; and struct sockaddr_un of
-/// &lt;sys/un.h&gt;) for unix sockets: fd passing (SCM_RIGHTS) and peer credentials (SO_PEERCRED).</summary>
+/// <summary>
+/// &lt;sys/socket.h&gt; (with struct iovec of &lt;sys/uio.h&gt; and struct sockaddr_un of &lt;sys/un.h&gt;) for
+/// unix sockets: fd passing (SCM_RIGHTS) and peer credentials (SO_PEERCRED). The calls delegate to
+/// Tmds.LibC; the structs stay ours (plain fields the callers and HeaderLayoutTests use) and are
+/// passed as Tmds.Linux's, whose layouts are the same glibc ones. Raw results, errno set.
+/// </summary>
 public static unsafe partial class Socket
 {
-    private const string Libc = "libc";
-
     public const int AF_UNIX = 1;
     public const int SOCK_STREAM = 1;
     public const int SOCK_CLOEXEC = 0x80000;
@@ -70,33 +73,23 @@ public static unsafe partial class Socket
     public static int CMSG_LEN(int len) => CMSG_ALIGN(sizeof(cmsghdr)) + len;
     public static byte* CMSG_DATA(cmsghdr* cmsg) => (byte*)cmsg + CMSG_ALIGN(sizeof(cmsghdr));
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int socketpair(int domain, int type, int protocol, int* sv);
+    public static int socketpair(int domain, int type, int protocol, int* sv) => LibC.socketpair(domain, type, protocol, sv);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial nint recvmsg(int sockfd, msghdr* msg, int flags);
+    public static nint recvmsg(int sockfd, msghdr* msg, int flags) => (nint)(long)LibC.recvmsg(sockfd, (Tmds.Linux.msghdr*)msg, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial nint sendmsg(int sockfd, msghdr* msg, int flags);
+    public static nint sendmsg(int sockfd, msghdr* msg, int flags) => (nint)(long)LibC.sendmsg(sockfd, (Tmds.Linux.msghdr*)msg, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int socket(int domain, int type, int protocol);
+    public static int socket(int domain, int type, int protocol) => LibC.socket(domain, type, protocol);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int bind(int sockfd, sockaddr_un* addr, uint addrlen);
+    public static int bind(int sockfd, sockaddr_un* addr, uint addrlen) => LibC.bind(sockfd, (sockaddr*)addr, addrlen);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int listen(int sockfd, int backlog);
+    public static int listen(int sockfd, int backlog) => LibC.listen(sockfd, backlog);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int accept4(int sockfd, void* addr, uint* addrlen, int flags);
+    public static int accept4(int sockfd, void* addr, uint* addrlen, int flags) => LibC.accept4(sockfd, (sockaddr*)addr, (socklen_t*)addrlen, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int connect(int sockfd, sockaddr_un* addr, uint addrlen);
+    public static int connect(int sockfd, sockaddr_un* addr, uint addrlen) => LibC.connect(sockfd, (sockaddr*)addr, addrlen);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int getsockopt(int sockfd, int level, int optname, void* optval, uint* optlen);
+    public static int getsockopt(int sockfd, int level, int optname, void* optval, uint* optlen) => LibC.getsockopt(sockfd, level, optname, optval, (socklen_t*)optlen);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int shutdown(int sockfd, int how);
+    public static int shutdown(int sockfd, int how) => LibC.shutdown(sockfd, how);
 }

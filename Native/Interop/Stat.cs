@@ -1,13 +1,16 @@
+// Ours: Tmds.LibC 0.5.0 binds stat and mknod to glibc's __xstat/__xmknod, which glibc 2.33 retired.
 using System.Runtime.InteropServices;
+using Tmds.Linux;
 
 namespace FlatImage.Native.Interop;
 
 /// <summary>
-/// Mirror of &lt;sys/stat.h&gt; (statx, glibc &gt;= 2.28) and the <c>struct statx</c> of &lt;linux/stat.h&gt;.
-/// statx is used instead of stat/lstat because its struct has the same layout on every
-/// architecture, so no per-architecture file is needed. Raw results, errno via SetLastError.
+/// &lt;sys/stat.h&gt;: statx (glibc &gt;= 2.28, through Tmds.LibC) and the <c>struct statx</c> of
+/// &lt;linux/stat.h&gt;. statx is used instead of stat/lstat because its struct has the same layout on
+/// every architecture. Our <see cref="statx_t"/> is the kernel's 256-byte struct, the same as
+/// Tmds.Linux.statx; callers keep it. The constants stay C# constants (Tmds.LibC has properties,
+/// which patterns cannot use). stat and mknod stay our own imports (see the first line). Raw results, errno set.
 /// </summary>
-/// <summary>Mirror of &lt;sys/stat.h&gt; for x86-64 glibc (struct stat is 144 bytes there).</summary>
 public static unsafe partial class Stat
 {
     private const string Libc = "libc";
@@ -60,8 +63,8 @@ public static unsafe partial class Stat
         public uint stx_dev_minor;
     }
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int statx(int dirfd, byte* pathname, int flags, uint mask, statx_t* statxbuf);
+    public static int statx(int dirfd, byte* pathname, int flags, uint mask, statx_t* statxbuf)
+        => LibC.statx(dirfd, pathname, flags, mask, (Tmds.Linux.statx*)statxbuf);
 
     /// <summary>glibc's <c>makedev</c> (&lt;sys/sysmacros.h&gt;) is a macro, so it is written out here.</summary>
     public static ulong makedev(uint major, uint minor)
@@ -75,11 +78,13 @@ public static unsafe partial class Stat
     [LibraryImport(Libc, SetLastError = true)]
     public static partial int mknod(byte* pathname, uint mode, ulong dev);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int mkfifo(byte* pathname, uint mode);
+    public static int mkfifo(byte* pathname, uint mode) => LibC.mkfifo(pathname, (mode_t)(ushort)mode);
 
-    [LibraryImport(Libc, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int mkdir(string pathname, uint mode);
+    public static int mkdir(string pathname, uint mode)
+    {
+        fixed (byte* p = Unistd.Utf8Z(pathname))
+            return LibC.mkdir(p, (mode_t)(ushort)mode);
+    }
 
     [StructLayout(LayoutKind.Explicit, Size = 144)]
     public struct stat_t

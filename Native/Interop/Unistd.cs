@@ -1,68 +1,69 @@
-using System.Runtime.InteropServices;
+using System.Text;
+using Tmds.Linux;
 
 namespace FlatImage.Native.Interop;
 
-/// <summary>Mirror of &lt;unistd.h&gt; for the calls Tmds.LibC does not cover. Raw results, errno via SetLastError.</summary>
+/// <summary>
+/// &lt;unistd.h&gt; under the names and plain types our callers use, delegating to Tmds.LibC (whose
+/// imports set errno, read back with Marshal.GetLastPInvokeError or LibC.errno: the same value).
+/// Raw results, no exceptions.
+/// </summary>
 public static unsafe partial class Unistd
 {
-    private const string Libc = "libc";
-
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int close(int fd);
+    public static int close(int fd) => LibC.close(fd);
 
     /// <summary>access(2) mode: may the caller execute the file? Also false (EACCES) on a noexec mount.</summary>
     public const int X_OK = 1;
 
-    [LibraryImport(Libc, EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int access(string path, int mode);
+    public static int access(string path, int mode)
+    {
+        fixed (byte* p = Utf8Z(path))
+            return LibC.access(p, mode);
+    }
 
-    [LibraryImport(Libc, EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int lchown(string path, uint owner, uint group);
+    public static int lchown(string path, uint owner, uint group)
+    {
+        fixed (byte* p = Utf8Z(path))
+            return LibC.lchown(p, owner, group);
+    }
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial uint getuid();
+    public static uint getuid() => LibC.getuid();
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial uint getgid();
+    public static uint getgid() => LibC.getgid();
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int getpid();
+    public static int getpid() => LibC.getpid();
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int execve(byte* path, byte** argv, byte** envp);
+    public static int execve(byte* path, byte** argv, byte** envp) => LibC.execve(path, argv, envp);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int fsync(int fd);
+    public static int fsync(int fd) => LibC.fsync(fd);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int fdatasync(int fd);
+    public static int fdatasync(int fd) => LibC.fdatasync(fd);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int link(byte* oldpath, byte* newpath);
+    public static int link(byte* oldpath, byte* newpath) => LibC.link(oldpath, newpath);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial nint readlink(byte* pathname, byte* buf, nuint bufsiz);
+    public static nint readlink(byte* pathname, byte* buf, nuint bufsiz) => (nint)(long)LibC.readlink(pathname, buf, (size_t)(ulong)bufsiz);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial uint geteuid();
+    public static uint geteuid() => LibC.geteuid();
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial uint getegid();
+    public static uint getegid() => LibC.getegid();
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial nint read(int fd, void* buf, nuint count);
+    public static nint read(int fd, void* buf, nuint count) => (nint)(long)LibC.read(fd, buf, (size_t)(ulong)count);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial nint write(int fd, void* buf, nuint count);
+    public static nint write(int fd, void* buf, nuint count) => (nint)(long)LibC.write(fd, buf, (size_t)(ulong)count);
 
     /// <summary>pipe2(2); flags O_CLOEXEC so no child inherits an end by accident.</summary>
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int pipe2(int* pipefd, int flags);
+    public static int pipe2(int* pipefd, int flags) => LibC.pipe2(pipefd, flags);
 
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int setsid();
+    public static int setsid() => LibC.setsid();
 
     /// <summary>isatty(3): 1 when <paramref name="fd"/> is a terminal.</summary>
-    [LibraryImport(Libc, SetLastError = true)]
-    public static partial int isatty(int fd);
+    public static int isatty(int fd) => LibC.isatty(fd);
+
+    /// <summary>A path as the NUL-terminated UTF-8 bytes libc expects.</summary>
+    internal static byte[] Utf8Z(string s)
+    {
+        var bytes = new byte[Encoding.UTF8.GetByteCount(s) + 1];
+        Encoding.UTF8.GetBytes(s, bytes);
+        return bytes;
+    }
 }

@@ -14,7 +14,6 @@ namespace FlatImage.Native.Io;
 /// </summary>
 public sealed unsafe class BeneathDirectory : IDisposable
 {
-    private const int AT_EMPTY_PATH = 0x1000;
     private readonly SafeFd _fd;
 
     private BeneathDirectory(SafeFd fd) => _fd = fd;
@@ -291,19 +290,14 @@ public sealed unsafe class BeneathDirectory : IDisposable
         file.DangerousAddRef(ref added);
         try
         {
-            if (Stat.statx(file.Fd, &empty, AT_EMPTY_PATH, Stat.STATX_BASIC_STATS, &st) != 0)
+            if (Stat.statx(file.Fd, &empty, Fcntl.AT_EMPTY_PATH, Stat.STATX_BASIC_STATS, &st) != 0)
                 throw ErrnoException.FromLastError("statx", what);
         }
         finally { file.DangerousRelease(); }
         return st;
     }
 
-    private static byte[] Zero(string s)
-    {
-        var bytes = new byte[Encoding.UTF8.GetByteCount(s) + 1];
-        Encoding.UTF8.GetBytes(s, bytes);
-        return bytes;
-    }
+    private static byte[] Zero(string s) => Unistd.Utf8Z(s);
 
     public void Dispose() => _fd.Dispose();
 }

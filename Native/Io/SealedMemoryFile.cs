@@ -48,7 +48,7 @@ public static unsafe class SealedMemoryFile
                 }
             }
             // The reader shares our file offset: rewind, then forbid any change to what it will read.
-            if (Mman.lseek(raw, 0, Mman.SEEK_SET) < 0)
+            if (Unistd.lseek(raw, 0, Unistd.SEEK_SET) < 0)
                 throw ErrnoException.FromLastError("lseek", name);
             if (Fcntl.fcntl(raw, Mman.F_ADD_SEALS, Mman.F_SEAL_SEAL | Mman.F_SEAL_SHRINK | Mman.F_SEAL_GROW | Mman.F_SEAL_WRITE) < 0)
                 throw ErrnoException.FromLastError("fcntl F_ADD_SEALS", name);
