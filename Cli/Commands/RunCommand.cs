@@ -38,23 +38,14 @@ public static class RunCommand
     private static int Run(CommandContext context, string commandWord, RunRequest request)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        // The actor system starts on a pool thread while this one plans: neither needs the other
-        // until the plan is handed to the instance (docs/architecture.md "The run path").
+        // Planned before the actor system starts, not beside it: the planner sets the launcher rows
+        // in the C environment (setenv, for wordexp), and getenv on another thread meanwhile (the
+        // runtime and native libraries starting the actor system call it) reads a freed environ:
+        // seen as a crash in getenv on a pool thread.
+        var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out var instanceLock);
         using var host = LauncherActorSystem.Build(actors: (system, registry) =>
             registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
         var starting = Task.Run(() => host.StartAsync());
-        RunPlan plan;
-        InstanceLock instanceLock;
-        try
-        {
-            plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out instanceLock);
-        }
-        catch
-        {
-            // A refused plan is one line from the caller; the half-started system is stopped first.
-            StopQuietly(host, starting);
-            throw;
-        }
         ConfigureLogging(plan);
         Log.Debug("planned in {Ms} ms", clock.ElapsedMilliseconds);
         try
@@ -94,19 +85,6 @@ public static class RunCommand
         finally
         {
             Log.CloseAndFlush();
-        }
-    }
-
-    private static void StopQuietly(IHost host, Task starting)
-    {
-        try
-        {
-            starting.GetAwaiter().GetResult();
-            host.StopAsync().GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // The plan's own failure is what the caller reports; the actor system had nothing to lose.
         }
     }
 
