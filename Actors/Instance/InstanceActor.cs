@@ -38,7 +38,7 @@ public sealed class InstanceActor : ReceiveActor
         _layerMount = layerMount;
         Receive<RunInstance>(HandleRun);
         Receive<MountsReady>(HandleMountsReady);
-        Receive<MountsFailed>(failed => Fail(failed.Reason, 125));
+        Receive<MountsFailed>(HandleMountsFailed);
         Receive<SandboxExited>(HandleSandboxExited);
         Receive<StopInstance>(HandleStop);
         Receive<Terminated>(HandleTerminated);
@@ -92,6 +92,24 @@ public sealed class InstanceActor : ReceiveActor
             // Preparing the sandbox failed on the host side: end the run with the reason, in order.
             Fail(e.Message, 125);
         }
+    }
+
+    /// <summary>
+    /// A mount that died is the run's outcome even when the sandbox's exit (the program losing its
+    /// root: SIGBUS, EIO) reached this actor first and teardown has begun; the first failure wins.
+    /// </summary>
+    private void HandleMountsFailed(MountsFailed failed)
+    {
+        if (!_finishing)
+        {
+            Fail(failed.Reason, 125);
+            return;
+        }
+        if (_error is not null)
+            return;
+        _log.Error("run failed: {0}", failed.Reason);
+        _error = failed.Reason;
+        _status = 125;
     }
 
     private void HandleSandboxExited(SandboxExited exited)

@@ -32,7 +32,8 @@ public sealed class MountSupervisor : ReceiveActor
     private IActorRef? _overlay;
     private IActorRef? _casefold;
     private bool _tearingDown;
-    private bool _reported;
+    private bool _readyReported;
+    private bool _failureReported;
 
     /// <param name="layerMount">Props of the actor that serves the given layer mount (a <see cref="LayerMountActor"/>).</param>
     public MountSupervisor(RunPlan plan, JanitorProcess janitor, Func<LayerMountOptions, Props> layerMount)
@@ -162,6 +163,9 @@ public sealed class MountSupervisor : ReceiveActor
             HandleTearDown();
             return;
         }
+        // A child that threw (the decider recorded why) failed on its own, even during teardown.
+        if (_lastFailure is not null)
+            Report(new MountsFailed(_lastFailure));
         ContinueTearDown();
     }
 
@@ -208,11 +212,26 @@ public sealed class MountSupervisor : ReceiveActor
         }
     }
 
+    /// <summary>
+    /// Each kind once: ready when every mount is up; a failure whenever a mount dies, before or after
+    /// ready (a daemon killed under the running program), and also when the death is noticed only
+    /// while tearing down (the instance's teardown can overtake it): the run reports the mount's
+    /// reason, not the program's reaction to losing its root.
+    /// </summary>
     private void Report(object message)
     {
-        if (_reported)
-            return;
-        _reported = true;
+        if (message is MountsFailed)
+        {
+            if (_failureReported)
+                return;
+            _failureReported = true;
+        }
+        else
+        {
+            if (_readyReported || _failureReported)
+                return;
+            _readyReported = true;
+        }
         Context.Parent.Tell(message);
     }
 }
