@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Collects the helper tools of the tools bundle (design.md "The image file") into one directory:
+# Collects the helper tools of the tools bundle (docs/architecture.md "The image file") into one directory:
 #   bin/   the tools
 #   lib/   the shared libraries the dynamic ones need, and the dynamic loader
-#   sbin/  one symlink per busybox applet (cli.md §10: FIM_DIR_APP_SBIN)
+#   sbin/  one symlink per busybox applet (docs/cli.md §10: FIM_DIR_APP_SBIN)
 #   deps.tsv  one line per tool for `fim-version deps`: name, version, licence (SPDX), source URL,
 #          sha256 (of the source tarball for what we build from source, else of the binary as its
 #          Debian package installed it, before patchelf); recorded here, where the facts are

@@ -1,7 +1,7 @@
 namespace FlatImage.Cli.Tests.EndToEnd;
 
 /// <summary>
-/// <c>fim-casefold on</c> (cli.md §3.9, §16c) on a busybox image, as root and as an unprivileged
+/// <c>fim-casefold on</c> (docs/cli.md §3.9, §16c) on a busybox image, as root and as an unprivileged
 /// user: the container's root ignores case on lookup and keeps the case names were created with,
 /// through the real launcher, overlay, casefold mount and sandbox.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace FlatImage.Cli.Tests.EndToEnd;
 
 /// <summary>
-/// <c>fim-layer commit binary|layer|file</c> (cli.md §13.5) on a busybox image, as root and as an
+/// <c>fim-layer commit binary|layer|file</c> (docs/cli.md §13.5) on a busybox image, as root and as an
 /// unprivileged user: the next run sees exactly the tree the writable layer showed, now served
 /// from the new layer, and the writable layer is empty.
 /// </summary>

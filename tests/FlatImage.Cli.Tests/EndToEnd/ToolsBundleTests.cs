@@ -35,7 +35,7 @@ public sealed class ToolsBundleTests
         Assert.Equal($"{lines[2]}/sh", lines[1]);
         string app = Path.Combine(env["XDG_RUNTIME_DIR"]!, "fim", "app");
         Assert.StartsWith(app + "/", lines[2]);
-        // cli.md §9: the default shell is the bundled bash.
+        // docs/cli.md §9: the default shell is the bundled bash.
         Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(app)}/[^/]+/bin/bash$", lines[3]);
         Assert.DoesNotContain("lib", lines.Skip(4)); // the blueprint's root really is empty
     }

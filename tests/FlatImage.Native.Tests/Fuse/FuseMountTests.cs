@@ -101,7 +101,7 @@ public class FuseMountTests(ITestOutputHelper output)
     /// (fusermount3 3.14.0, Linux 6.18): with allow_other it unmounts within ~100 ms; without it
     /// the watchdog's open() of the mount point fails with EACCES (root is not let into a mount
     /// without allow_other), it concludes the filesystem is not dead, exits and leaves the dead
-    /// mount (ENOTCONN) behind. Hence the janitor in design.md.
+    /// mount (ENOTCONN) behind. Hence the janitor (docs/architecture.md "The janitor").
     /// </summary>
     [Theory]
     [InlineData(false)]

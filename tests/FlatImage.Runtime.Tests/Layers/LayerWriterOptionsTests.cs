@@ -2,7 +2,7 @@ using FlatImage.Runtime.Layers;
 
 namespace FlatImage.Runtime.Tests.Layers;
 
-/// <summary>FIM_COMPRESSION_LEVEL (cli.md §7). Runs serially: it sets a process-wide variable.</summary>
+/// <summary>FIM_COMPRESSION_LEVEL (docs/cli.md §7). Runs serially: it sets a process-wide variable.</summary>
 [Collection(nameof(EnvironmentVariableCollection))]
 public sealed class LayerWriterOptionsTests
 {
