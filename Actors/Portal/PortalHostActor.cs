@@ -7,12 +7,11 @@ namespace FlatImage.Actors.Portal;
 /// <summary>
 /// The host side of the portal (guest → host, docs/cli.md §14): owns the instance's host socket,
 /// accepted on by a <see cref="PortalAcceptLoop"/>; each connection becomes a
-/// <see cref="PortalSessionActor"/> child that runs one host command. The actor reads the next
-/// connection (ReadAsync piped to itself) only while fewer than
-/// <see cref="PortalAcceptLoop.MaxSessions"/> sessions run, so a flood of calls waits in the
-/// channel and the socket's backlog, never in threads. Started by the instance before the sandbox,
-/// only with the <c>portal</c> permission (§16b), and stopped after it: stopping kills what the
-/// sessions still run.
+/// <see cref="PortalSessionActor"/> child that runs one host command. The actor reads one
+/// connection at a time (ReadAsync piped to itself) and gives each session's slot back when its
+/// child stops; the loop accepts only while a slot is free, so a flood of calls waits in the
+/// socket's backlog, never in threads. Started by the instance before the sandbox, only with the
+/// <c>portal</c> permission (§16b), and stopped after it: stopping kills what the sessions still run.
 /// </summary>
 public sealed class PortalHostActor : ReceiveActor
 {
@@ -24,7 +23,6 @@ public sealed class PortalHostActor : ReceiveActor
     private readonly CancellationTokenSource _stopping = new();
     private PortalAcceptLoop? _accepting;
     private long _sessions;
-    private int _running;
     private bool _reading;
 
     /// <param name="listener">already listening (so the socket exists before the sandbox starts); owned by this actor from here.</param>
@@ -36,11 +34,7 @@ public sealed class PortalHostActor : ReceiveActor
         _searchPath = searchPath;
         _maxSessions = maxSessions;
         Receive<ConnectionAccepted>(HandleAccepted);
-        Receive<Terminated>(_ =>
-        {
-            _running--;
-            ReadNext();
-        });
+        Receive<Terminated>(_ => _accepting?.SessionEnded());
         Receive<ListenerClosed>(_ => _log.Debug("portal socket closed"));
     }
 
@@ -52,15 +46,15 @@ public sealed class PortalHostActor : ReceiveActor
 
     protected override void PreStart()
     {
-        _accepting = new PortalAcceptLoop(_listener);
+        _accepting = new PortalAcceptLoop(_listener, _maxSessions);
         _log.Info("portal listening on {0}", _listener.Path);
         ReadNext();
     }
 
-    /// <summary>Asks the channel for one connection, unless a read is pending or the session limit is reached.</summary>
+    /// <summary>Asks the channel for one connection, unless a read is pending.</summary>
     private void ReadNext()
     {
-        if (_reading || _running >= _maxSessions || _accepting is null)
+        if (_reading || _accepting is null)
             return;
         _reading = true;
         // A read cancelled by PostStop takes no connection: what is still queued, the loop closes.
@@ -72,7 +66,6 @@ public sealed class PortalHostActor : ReceiveActor
     private void HandleAccepted(ConnectionAccepted accepted)
     {
         _reading = false;
-        _running++;
         Context.Watch(Context.ActorOf(PortalSessionActor.Props(accepted.Connection, _ownerUid, _searchPath), $"session-{++_sessions}"));
         ReadNext();
     }

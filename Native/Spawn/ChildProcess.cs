@@ -212,6 +212,49 @@ public sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the child exits or <paramref name="other"/> becomes readable (or hangs up),
+    /// whichever comes first, so that one thread can serve both a process and the connection that
+    /// asked for it. Returns the raw wait status once the child is reaped, or null when
+    /// <paramref name="other"/> is ready first.
+    /// </summary>
+    public unsafe int? WaitForExitOrReadable(SafeHandle other)
+    {
+        if (ExitStatus is { } done) return done;
+        bool otherAdded = false, pidAdded = false;
+        other.DangerousAddRef(ref otherAdded);
+        PidFd?.DangerousAddRef(ref pidAdded);
+        try
+        {
+            var fds = stackalloc Poll.pollfd[2];
+            fds[0] = new Poll.pollfd { fd = (int)other.DangerousGetHandle(), events = Poll.POLLIN };
+            fds[1] = new Poll.pollfd { fd = PidFd?.Fd ?? -1, events = Poll.POLLIN };
+            while (true)
+            {
+                // Without a pidfd (kernels before 5.3) the exit is noticed by waitpid between short polls.
+                int n = Poll.poll(fds, PidFd is null ? 1u : 2u, PidFd is null ? 10 : -1);
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno != Errno.EINTR) throw new ErrnoException(errno, "poll");
+                    continue;
+                }
+                if (fds[1].revents != 0 || PidFd is null)
+                {
+                    if (WaitForExit(PidFd is null ? TimeSpan.Zero : Timeout.InfiniteTimeSpan) is { } status)
+                        return status;
+                }
+                if (fds[0].revents != 0)
+                    return null;
+            }
+        }
+        finally
+        {
+            if (pidAdded) PidFd!.DangerousRelease();
+            if (otherAdded) other.DangerousRelease();
+        }
+    }
+
     /// <summary>Sends <paramref name="signal"/> through the pidfd (no pid-reuse race), or kill(2).</summary>
     public unsafe void Kill(int signal)
     {

@@ -120,8 +120,7 @@ public static class LaunchPolicy
     /// </summary>
     private static List<string> ThroughTheShell(RunPlan plan, List<string> command)
     {
-        string? bash = plan.BundledBin is { } bin ? Path.Combine(bin, "bash") : null;
-        string shell = bash is not null && File.Exists(bash) ? bash : "sh";
+        string shell = plan.BundledBash ?? "sh";
         return [shell, "-c", "\"$@\"", Path.GetFileName(shell), .. command];
     }
 

@@ -37,6 +37,9 @@ public sealed record RunPlan(
     /// </summary>
     public string? BundledBin { get; init; }
 
+    /// <summary>The bundled bash (docs/cli.md §9: the default shell, and the one that runs a command through the shell); null when <see cref="BundledBin"/> has none.</summary>
+    public string? BundledBash { get; init; }
+
     /// <summary>The run may call host commands through fim_portal (docs/cli.md §16b).</summary>
     public bool HostPortal => Config.Permissions.HasFlag(Permissions.Portal);
 

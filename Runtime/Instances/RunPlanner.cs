@@ -84,8 +84,8 @@ public static class RunPlanner
         };
 
         // docs/cli.md §9: the default shell is the bundled bash; an image without a bundle has only the guest's sh to offer.
-        string bundledBash = Path.Combine(paths.AppBin, "bash");
-        var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundled && File.Exists(bundledBash) ? bundledBash : "/bin/sh");
+        string? bundledBash = bundledBin is not null && File.Exists(Path.Combine(bundledBin, "bash")) ? Path.Combine(bundledBin, "bash") : null;
+        var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundledBash ?? "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
         var layers = LayerStack.Resolve(imagePath, warn);
         using var layerFiles = new LayerStackFiles(layers);
@@ -112,7 +112,7 @@ public static class RunPlanner
         }
         var (permissionMounts, permissionVars) = HostServices.Resolve(config.Permissions, identity, host.GetValueOrDefault, Path.Exists);
         // A home the sandbox's own /tmp (or /dev, /proc, /sys) hides, or one bound from the host, is not made.
-        if (!userBinds.Concat(permissionMounts).Any(m => m.Destination.TrimEnd('/') == identity.Home.TrimEnd('/'))
+        if (!SandboxMount.AnyAt(userBinds.Concat(permissionMounts), identity.Home)
             && !BwrapCommandLine.HiddenByBaselineMounts(identity.Home))
             GuestAccounts.EnsureHome(paths.UpperDirectory, layerFiles, identity, hostIdentity.Uid == 0 ? (identity.Uid, identity.Gid) : null, paths.DataDirectory);
         var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
@@ -132,6 +132,7 @@ public static class RunPlanner
         {
             Origin = request.FromBoot ? "fim" : request.AsRoot ? "fim-root" : "fim-exec",
             BundledBin = bundledBin,
+            BundledBash = bundledBash,
         };
     }
 

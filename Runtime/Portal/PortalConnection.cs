@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using FlatImage.Native;
 using FlatImage.Native.Io;
+using FlatImage.Native.Spawn;
 
 namespace FlatImage.Runtime.Portal;
 
@@ -139,6 +140,12 @@ public sealed class PortalConnection : IDisposable
         }
         return true;
     }
+
+    /// <summary>
+    /// Waits until <paramref name="child"/> exits (its raw wait status) or the peer sends something
+    /// or hangs up (null: <see cref="Receive"/> tells which).
+    /// </summary>
+    public int? WaitForExitOrFrame(ChildProcess child) => child.WaitForExitOrReadable(_socket);
 
     /// <summary>Ends both directions; a thread blocked in <see cref="Receive"/> wakes up with end of stream.</summary>
     public void Shutdown() => UnixSocket.Shutdown(_socket);

@@ -99,8 +99,7 @@ public static class PortalDaemon
 
     /// <summary>
     /// A thread per session (it blocks on its process; the peer check runs before anything is
-    /// read), at most <see cref="PortalAcceptLoop.MaxSessions"/> at once: beyond that, connections
-    /// wait in the accept loop's channel and then in the socket's backlog.
+    /// read); the accept loop keeps their number within its session limit.
     /// </summary>
     private static void Serve(PortalAcceptLoop accepting, string path)
     {
@@ -110,14 +109,11 @@ public static class PortalDaemon
         foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
             if (!Sandbox.HostServices.MayPass((string)e.Key, Config.Permissions.None))
                 services[(string)e.Key] = (string?)e.Value ?? "";
-        // Never disposed: a session thread may release its slot after the loop has ended.
-        var slots = new SemaphoreSlim(PortalAcceptLoop.MaxSessions);
         var connections = accepting.Connections;
         while (connections.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
         {
             while (connections.TryRead(out var connection))
             {
-                slots.Wait();
                 var session = new PortalSession(connection, self, path, services);
                 new Thread(() =>
                 {
@@ -127,7 +123,7 @@ public static class PortalDaemon
                     }
                     finally
                     {
-                        slots.Release();
+                        accepting.SessionEnded();
                     }
                 })
                 { IsBackground = true, Name = "portal-session" }.Start();

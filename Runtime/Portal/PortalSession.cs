@@ -22,7 +22,7 @@ public enum PortalSessionOutcome
 /// <summary>
 /// The server side of one portal connection (<see cref="PortalProtocol"/>): checks the peer, reads
 /// and validates the request, spawns the program on the caller's own fds, delivers the caller's
-/// signals, and reports the exit status. Blocking, for one dedicated thread: the host launcher
+/// signals, and reports the exit status. Blocking, on one dedicated thread: the host launcher
 /// runs it under a PortalSessionActor, the guest's <c>fim_portal</c> daemon on a thread of its own.
 /// <see cref="Dispose"/> from another thread ends it: the process is killed and the connection closed.
 /// </summary>
@@ -161,8 +161,6 @@ public sealed class PortalSession : IDisposable
         }
         try
         {
-            var reader = new Thread(() => RelaySignals(child)) { IsBackground = true, Name = "portal-signals" };
-            reader.Start();
             try
             {
                 _connection.SendStarted(child.Pid);
@@ -171,7 +169,7 @@ public sealed class PortalSession : IDisposable
             {
                 child.Kill(Signal.SIGKILL);
             }
-            int status = ExitStatus.ToShellStatus(child.WaitForExit(Timeout.InfiniteTimeSpan)!.Value);
+            int status = ExitStatus.ToShellStatus(RelaySignalsUntilExit(child));
             try
             {
                 _connection.SendExited(status);
@@ -180,8 +178,6 @@ public sealed class PortalSession : IDisposable
             {
                 // The caller is gone; nobody to tell.
             }
-            _connection.Shutdown();
-            reader.Join();
             Description += $" -> {status}";
             return PortalSessionOutcome.Completed;
         }
@@ -208,27 +204,36 @@ public sealed class PortalSession : IDisposable
     }
 
     /// <summary>
-    /// The caller's side of the conversation while the process runs: Signal frames are delivered;
-    /// end of stream or garbage means the caller is gone, and so is its process (SIGKILL).
+    /// The caller's side of the conversation while the process runs, on this one thread: the
+    /// process's exit and the caller's frames are waited for together (pidfd and socket in one
+    /// poll). Signal frames are delivered; end of stream or garbage means the caller is gone, and
+    /// so is its process (SIGKILL), whose exit is then all that is waited for.
     /// </summary>
-    private void RelaySignals(ChildProcess child)
+    /// <returns>the process's raw wait status.</returns>
+    private int RelaySignalsUntilExit(ChildProcess child)
     {
-        try
+        while (_connection.WaitForExitOrFrame(child) is null)
         {
-            while (true)
+            bool deliverable;
+            try
             {
-                using var frame = _connection.Receive();
-                if (frame is null)
-                    break;
-                if (frame.Type != PortalFrameType.Signal || !PortalProtocol.IsDeliverable(frame.Number))
-                    break;
-                child.Kill(frame.Number);
+                // A frame that has begun arrives whole within the rendezvous time, or the caller is broken.
+                using var frame = _connection.Receive(PortalProtocol.RendezvousTimeoutMs);
+                deliverable = frame is not null && frame.Type == PortalFrameType.Signal && PortalProtocol.IsDeliverable(frame.Number);
+                if (deliverable)
+                    child.Kill(frame!.Number);
+            }
+            catch (Exception e) when (e is PortalProtocolException or ErrnoException or ObjectDisposedException)
+            {
+                deliverable = false;
+            }
+            if (!deliverable)
+            {
+                child.Kill(Signal.SIGKILL);
+                return child.WaitForExit(Timeout.InfiniteTimeSpan)!.Value;
             }
         }
-        catch (Exception e) when (e is PortalProtocolException or ErrnoException or ObjectDisposedException)
-        {
-        }
-        child.Kill(Signal.SIGKILL);
+        return child.ExitStatus!.Value;
     }
 
     /// <summary>A name with a slash is a path (relative to the caller's directory); otherwise the first executable file on <paramref name="searchPath"/>.</summary>

@@ -84,7 +84,7 @@ public static class BwrapCommandLine
         // it is made in that /tmp, for the run, so programs that write dotfiles still work.
         string home = spec.Identity.Home;
         if (home.StartsWith(BaselineMounts[2] + "/", StringComparison.Ordinal) && !home.Split('/').Contains("..")
-            && !spec.UserBinds.Concat(spec.PermissionMounts).Any(m => m.Destination.TrimEnd('/') == home.TrimEnd('/')))
+            && !SandboxMount.AnyAt(spec.UserBinds.Concat(spec.PermissionMounts), home))
             a.AddRange(["--perms", "0700", "--dir", home]);
         // No bind over /etc/passwd or /etc/group: they are the image's own files in the merged tree,
         // with the caller's entry put in by GuestAccounts, so package managers can replace them.

@@ -18,6 +18,13 @@ public sealed record SandboxMount(SandboxMountKind Kind, string Source, string D
     /// </summary>
     public static bool LeavesRoot(string destination) =>
         destination.Split('/').Any(part => part == "..");
+
+    /// <summary>
+    /// Whether one of <paramref name="mounts"/> lands exactly on <paramref name="guestPath"/> (a
+    /// trailing slash aside): such a directory is the host's, so the run must not make it itself.
+    /// </summary>
+    public static bool AnyAt(IEnumerable<SandboxMount> mounts, string guestPath) =>
+        mounts.Any(m => m.Destination.TrimEnd('/') == guestPath.TrimEnd('/'));
 }
 
 public enum SandboxMountKind : byte
