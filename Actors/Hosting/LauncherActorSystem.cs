@@ -23,6 +23,7 @@ public static class LauncherActorSystem
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(SilentStandardOutLogger))]
     public static IHost Build(string name = "flatimage", Action<ActorSystem, IActorRegistry>? actors = null)
     {
+        NoApplicationConfiguration.Install();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddSingleton<IHostLifetime, SignalFreeHostLifetime>();
         builder.Services.AddAkka(name, akka =>

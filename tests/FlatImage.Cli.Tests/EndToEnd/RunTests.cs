@@ -283,6 +283,27 @@ public class RunTests
         Assert.Empty(InstanceMounts(who, [run.Id]));
     }
 
+    /// <summary>
+    /// Nothing on a run's path uses cryptography, so the launcher must not load OpenSSL: Akka's
+    /// start used to, twice (an app.config lookup and the seed of its random numbers), for 5 MiB
+    /// of every run's memory (docs/architecture.md, "Start-up").
+    /// </summary>
+    [Fact]
+    public void A_running_launcher_has_not_loaded_OpenSSL()
+    {
+        string image = NewImage(Identity.Root);
+        Assert.Equal(0, Launcher.Run(Identity.Root, image, "fim-bind", "add", "rw", "$FIM_DIR_SELF", "/outside").ExitCode);
+        string marker = Path.Combine(Path.GetDirectoryName(image)!, "started");
+        using var run = Launcher.Start(Identity.Root, image, null, "fim-exec", "sh", "-c", "echo > /outside/started; sleep 60");
+        Launcher.WaitForFile(marker, run, "the program never started");
+        string maps = File.ReadAllText($"/proc/{run.Id}/maps");
+        Assert.Contains("libc.so", maps); // the right process: a dynamically linked launcher
+        Assert.DoesNotContain("libcrypto", maps);
+        Assert.DoesNotContain("libssl", maps);
+        Assert.Equal(0, Launcher.RunProcess("kill", ["-TERM", run.Id.ToString()], null, null).ExitCode);
+        Assert.Equal(128 + 15, Launcher.Finish(run).ExitCode);
+    }
+
     [Theory]
     [MemberData(nameof(Identities))]
     public void Many_instances_of_one_image_run_at_once(Identity who)
