@@ -70,7 +70,8 @@ public static class RunCommand
             try
             {
                 var result = instance.Ask<RunInstanceResult>(new RunInstance(plan, instanceLock), Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
-                Log.Debug("run finished at {Ms} ms", clock.ElapsedMilliseconds);
+                Log.Debug("run finished at {Ms} ms; managed heap {HeapKiB} KiB after {Gen0} gen0 / {Gen2} gen2 collections",
+                    clock.ElapsedMilliseconds, GC.GetGCMemoryInfo().HeapSizeBytes / 1024, GC.CollectionCount(0), GC.CollectionCount(2));
                 if (result.Error is not null)
                     throw new CommandException(result.Error, critical: false, status: result.Status);
                 return result.Status;
