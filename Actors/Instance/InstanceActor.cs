@@ -31,6 +31,7 @@ public sealed class InstanceActor : ReceiveActor
     private int _status;
     private string? _error;
     private bool _finishing;
+    private bool _mountsTornDown;
     private bool _completed;
 
     public InstanceActor(Func<LayerMountOptions, Props> layerMount)
@@ -80,6 +81,7 @@ public sealed class InstanceActor : ReceiveActor
                         // Listening before the sandbox starts, so the guest's first fim_portal call finds the socket.
                         var listener = PortalListener.Create(plan.Paths.PortalDispatcherSocket);
                         _portal = Context.ActorOf(PortalHostActor.Props(listener, Native.Interop.Unistd.getuid(), Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin"), "portal");
+                        Context.Watch(_portal);
                     }
                     _log.Info("starting the sandbox");
                     _sandbox = Context.ActorOf(SandboxActor.Props(plan.Bwrap, launch.Arguments, launch.Environment, launch.InheritedFds), "sandbox");
@@ -134,9 +136,19 @@ public sealed class InstanceActor : ReceiveActor
     {
         if (terminated.ActorRef.Equals(_sandbox))
         {
-            // Stopped without reporting an exit: it failed to start.
             _sandbox = null;
-            Fail("the sandbox failed to start (see the log)", 125);
+            if (!_finishing)
+                Fail("the sandbox failed to start (see the log)", 125);   // stopped without reporting an exit
+            else
+                TearDownMountsWhenAlone();
+        }
+        else if (terminated.ActorRef.Equals(_portal))
+        {
+            _portal = null;
+            if (!_finishing)
+                _log.Warning("the portal stopped; the program runs on without host calls");
+            else
+                TearDownMountsWhenAlone();
         }
         else if (terminated.ActorRef.Equals(_mounts))
         {
@@ -158,7 +170,7 @@ public sealed class InstanceActor : ReceiveActor
         Finish();
     }
 
-    /// <summary>Reverse boot order: the sandbox (if still there), the portal, then the mounts.</summary>
+    /// <summary>Reverse boot order: the sandbox (if still there) and the portal, then, once both have stopped, the mounts.</summary>
     private void Finish()
     {
         if (_finishing)
@@ -168,6 +180,19 @@ public sealed class InstanceActor : ReceiveActor
             Context.Stop(_sandbox);
         if (_portal is not null)
             Context.Stop(_portal);
+        TearDownMountsWhenAlone();
+    }
+
+    /// <summary>
+    /// The mounts go only when nothing that uses them is left: the sandbox's processes work in
+    /// them and portal sessions may run programs there. Unmounting under a program that is still
+    /// being stopped would hand it ENOTCONN instead of its signal.
+    /// </summary>
+    private void TearDownMountsWhenAlone()
+    {
+        if (_sandbox is not null || _portal is not null || _mountsTornDown)
+            return;
+        _mountsTornDown = true;
         if (_mounts is not null)
             _mounts.Tell(TearDownMounts.Instance);
         else
