@@ -2,9 +2,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Hosting;
 using FlatImage.Actors.Diagnostics;
-using FlatImage.Actors.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using FlatImage.Cli.Hosting;
 
 namespace FlatImage.Cli;
 
@@ -17,12 +15,11 @@ public static class ActorSelfTest
     public static int Run(TextWriter output)
     {
         var clock = Stopwatch.StartNew();
-        using var host = LauncherActorSystem.Build();
-        host.StartAsync().GetAwaiter().GetResult();
-        var echo = host.Services.GetRequiredService<IRequiredActor<EchoActor>>().ActorRef;
+        using var host = CommandActorHost.Start();
+        var echo = host.Actor<EchoActor>();
         var reply = echo.Ask<PingResult>(new Ping("ping"), TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
         output.WriteLine($"actors: {reply.Payload} in {clock.Elapsed.TotalMilliseconds:F1} ms");
-        host.StopAsync().GetAwaiter().GetResult();
+        host.Stop();
         return 0;
     }
 }

@@ -1,14 +1,12 @@
 using Akka.Actor;
 using Akka.Hosting;
 using FlatImage.Actors.Commit;
-using FlatImage.Actors.Hosting;
 using FlatImage.Cli.CommandLine;
+using FlatImage.Cli.Hosting;
 using FlatImage.Cli.Output;
 using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Commit;
 using FlatImage.Runtime.Layers;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace FlatImage.Cli.Commands;
 
@@ -59,31 +57,23 @@ public static class LayerCommand
     /// </summary>
     private static int Commit(CommandContext context, CommitMode mode, string? destination)
     {
-        using var host = LauncherActorSystem.Build(actors: (system, registry) =>
+        using var host = CommandActorHost.Start((system, registry) =>
             registry.TryRegister<LayerCommitActor>(system.ActorOf(LayerCommitActor.Props(), "commit")));
-        host.StartAsync().GetAwaiter().GetResult();
-        try
+        var commit = host.Actor<LayerCommitActor>();
+        var request = new CommitLayer(context.ImagePath, mode, destination, LayerWriterOptions.FromEnvironment(),
+            new ProgressReporter(context.Error, "fim-layer commit"));
+        var result = commit.Ask<CommitLayerResult>(request, Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
+        if (result.Placed)
         {
-            var commit = host.Services.GetRequiredService<IRequiredActor<LayerCommitActor>>().ActorRef;
-            var request = new CommitLayer(context.ImagePath, mode, destination, LayerWriterOptions.FromEnvironment(),
-                new ProgressReporter(context.Error, "fim-layer commit"));
-            var result = commit.Ask<CommitLayerResult>(request, Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
-            if (result.Placed)
-            {
-                context.Out.WriteLine(mode == CommitMode.Binary ? "Filesystem appended to binary without errors" : $"Layer saved to '{result.SavedTo}'");
-                context.Out.Flush();
-            }
-            if (result.Error is not null)
-                throw new CommandException(result.Error, critical: false);
-            foreach (string warning in result.Warnings ?? [])
-                context.Warn("fim-layer", warning);
-            context.Out.WriteLine("Finished erasing files");
-            return 0;
+            context.Out.WriteLine(mode == CommitMode.Binary ? "Filesystem appended to binary without errors" : $"Layer saved to '{result.SavedTo}'");
+            context.Out.Flush();
         }
-        finally
-        {
-            host.StopAsync().GetAwaiter().GetResult();
-        }
+        if (result.Error is not null)
+            throw new CommandException(result.Error, critical: false);
+        foreach (string warning in result.Warnings ?? [])
+            context.Warn("fim-layer", warning);
+        context.Out.WriteLine("Finished erasing files");
+        return 0;
     }
 
     private static int Create(CommandContext context, string source, string output)

@@ -1,16 +1,13 @@
 using Serilog;
-using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Hosting;
-using FlatImage.Actors.Hosting;
 using FlatImage.Actors.Mounts;
 using FlatImage.Cli.CommandLine;
+using FlatImage.Cli.Hosting;
 using FlatImage.Native.Fuse;
 using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Layers;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace FlatImage.Cli.Commands;
 
@@ -43,15 +40,6 @@ public static class LayerMountCommand
             FsName = "flatimage-layer",
             FaultInjector = FuseFaultInjection.FromEnvironment(),
         });
-        // Registered before anything is mounted: a signal during start-up must not kill the process
-        // between the mount and its teardown.
-        using var stop = new ManualResetEventSlim();
-        // SIGINT, SIGTERM and SIGHUP only set the event: the main thread runs the shutdown, so no
-        // signal handler does the teardown itself and the process exits through Main.
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
-
         // A foreground inspection server: its warnings (a faulting request, a restarted worker) go to
         // stderr; everything with FIM_DEBUG=1.
         Serilog.Log.Logger = new Serilog.LoggerConfiguration()
@@ -66,19 +54,20 @@ public static class LayerMountCommand
 
         Inbox? inbox = null;
         IActorRef? mountActor = null;
-        using var host = LauncherActorSystem.Build(actors: (system, registry) =>
+        using var stop = new ManualResetEventSlim();
+        using var host = CommandActorHost.Start((system, registry) =>
         {
             inbox = Inbox.Create(system);
             mountActor = system.ActorOf(LayerMountActor.Props(options, inbox.Receiver), "layer-0");
             inbox.Watch(mountActor);
             registry.TryRegister<LayerMountActor>(mountActor);
         });
-        host.StartAsync().GetAwaiter().GetResult();
-        var system = host.Services.GetRequiredService<ActorSystem>();
-        var shutdown = CoordinatedShutdown.Get(system);
+        // Routed before the mount exists, so that a signal during start-up cannot end the process
+        // between the mount and its teardown: it only sets the event, and this thread tears down.
+        host.RouteSignals(_ => stop.Set());
         // Teardown has one route (docs/contributing.md): the service-stop phase stops the mount actor and waits
         // for its PostStop (the unmount) before the actor system goes down.
-        shutdown.AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-layer-mount", async () =>
+        CoordinatedShutdown.Get(host.System).AddTask(CoordinatedShutdown.PhaseServiceStop, "stop-layer-mount", async () =>
         {
             try
             {
@@ -129,19 +118,12 @@ public static class LayerMountCommand
                 failure = $"Failed to mount {what} on '{dir}'";
                 break;
         }
-        shutdown.Run(CoordinatedShutdown.ClrExitReason.Instance).GetAwaiter().GetResult();
-        host.StopAsync().GetAwaiter().GetResult();
+        host.Stop();
         janitor.Unmounted(dir);
         Serilog.Log.CloseAndFlush();
         if (failure is not null)
             throw new CommandException(failure, critical: false);
         return 0;
-
-        void Stop(PosixSignalContext signal)
-        {
-            signal.Cancel = true;
-            stop.Set();
-        }
     }
 
     /// <summary>

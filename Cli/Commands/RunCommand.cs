@@ -1,14 +1,11 @@
-using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Hosting;
-using FlatImage.Actors.Hosting;
 using FlatImage.Actors.Instance;
 using FlatImage.Actors.Mounts;
 using FlatImage.Cli.CommandLine;
+using FlatImage.Cli.Hosting;
 using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Instances;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Serilog;
 
 namespace FlatImage.Cli.Commands;
@@ -43,9 +40,8 @@ public static class RunCommand
         // runtime and native libraries starting the actor system call it) reads a freed environ:
         // seen as a crash in getenv on a pool thread.
         var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out var instanceLock);
-        using var host = LauncherActorSystem.Build(actors: (system, registry) =>
+        using var host = CommandActorHost.Start((system, registry) =>
             registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
-        var starting = Task.Run(() => host.StartAsync());
         ConfigureLogging(plan);
         Log.Debug("planned in {Ms} ms", clock.ElapsedMilliseconds);
         try
@@ -54,19 +50,11 @@ public static class RunCommand
             // beside the program. Never fails the run; disposed (waited for, briefly) when it ends.
             using var desktop = Runtime.Desktop.DesktopLaunch.Start(context.ImagePath, message => Log.Warning("{Message}", message));
             Log.Debug("desktop refreshed at {Ms} ms", clock.ElapsedMilliseconds);
-            starting.GetAwaiter().GetResult();
+            var instance = host.Actor<InstanceActor>();
             Log.Debug("actor system up at {Ms} ms", clock.ElapsedMilliseconds);
-            var instance = host.Services.GetRequiredService<IRequiredActor<InstanceActor>>().ActorRef;
-
-            // One route for signals: they become a message to the instance, which forwards them to
-            // the sandbox and then tears down in order. The default action (exit) is cancelled.
-            var registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }
-                .Select(signal => PosixSignalRegistration.Create(signal, ctx =>
-                {
-                    ctx.Cancel = true;
-                    instance.Tell(new StopInstance(SignalNumber(ctx.Signal)));
-                }))
-                .ToList();
+            // A signal becomes a message to the instance, which forwards it to the sandbox and then
+            // tears down in order.
+            host.RouteSignals(signal => instance.Tell(new StopInstance(signal)));
             try
             {
                 var result = instance.Ask<RunInstanceResult>(new RunInstance(plan, instanceLock), Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
@@ -78,8 +66,7 @@ public static class RunCommand
             }
             finally
             {
-                registrations.ForEach(r => r.Dispose());
-                host.StopAsync().GetAwaiter().GetResult();
+                host.Stop();
                 Log.Debug("actor system down at {Ms} ms", clock.ElapsedMilliseconds);
             }
         }
@@ -106,12 +93,4 @@ public static class RunCommand
             config = config.MinimumLevel.Debug().WriteTo.Sink(new Output.DiagnosticLineSink(Console.Error, "fim"));
         Log.Logger = config.CreateLogger();
     }
-
-    private static int SignalNumber(PosixSignal signal) => signal switch
-    {
-        PosixSignal.SIGINT => 2,
-        PosixSignal.SIGTERM => 15,
-        PosixSignal.SIGHUP => 1,
-        _ => 15,
-    };
 }
