@@ -74,11 +74,7 @@ public sealed class OverlayMountActor : ReceiveActor
             return;
         if (FuseMount.IsInMountinfo(_merged))
             FuseMount.DetachLazily(_merged);
-        if (_daemon.ExitStatus is null && _daemon.WaitForExit(TimeSpan.FromSeconds(2)) is null)
-        {
-            _daemon.Kill(Signal.SIGKILL);
-            _daemon.WaitForExit(TimeSpan.FromSeconds(2));
-        }
+        _daemon.Stop(TimeSpan.FromSeconds(2));
         _daemon.Dispose();
         _janitor.Unmounted(_merged);
         _log.Info("overlay unmounted from {0}", _merged);

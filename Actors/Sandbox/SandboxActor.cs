@@ -71,12 +71,7 @@ public sealed class SandboxActor : ReceiveActor
     {
         if (_child is null)
             return;
-        if (_child.ExitStatus is null)
-        {
-            _child.Kill(Signal.SIGTERM);
-            if (_child.WaitForExit(TimeSpan.FromSeconds(2)) is null)
-                _child.Kill(Signal.SIGKILL);
-        }
+        _child.Stop(TimeSpan.FromSeconds(2), Signal.SIGTERM);
         _child.Dispose();
     }
 }

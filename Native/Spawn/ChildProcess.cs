@@ -255,6 +255,24 @@ public sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// Ends the child the one way every owner does: <paramref name="signal"/> first when given
+    /// (the polite request), up to <paramref name="grace"/> to exit by itself, then SIGKILL and up
+    /// to 2 s more to be reaped (a process stuck on a dead FUSE mount may take a moment even then;
+    /// the owner must not hang on it). Returns the wait status, or null if it still has not gone.
+    /// </summary>
+    public int? Stop(TimeSpan grace, int? signal = null)
+    {
+        if (ExitStatus is { } done)
+            return done;
+        if (signal is { } first)
+            Kill(first);
+        if (WaitForExit(grace) is { } status)
+            return status;
+        Kill(Signal.SIGKILL);
+        return WaitForExit(TimeSpan.FromSeconds(2));
+    }
+
     /// <summary>Sends <paramref name="signal"/> through the pidfd (no pid-reuse race), or kill(2).</summary>
     public unsafe void Kill(int signal)
     {

@@ -31,11 +31,7 @@ public static class DesktopDatabases
             using (child)
             {
                 var left = deadline - DateTime.UtcNow;
-                if (child.WaitForExit(left > TimeSpan.Zero ? left : TimeSpan.Zero) is null)
-                {
-                    child.Kill(Native.Interop.Signal.SIGKILL);
-                    child.WaitForExit(Timeout.InfiniteTimeSpan);
-                }
+                child.Stop(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             }
         }
     }

@@ -40,8 +40,7 @@ public static class DesktopIconDownload
                 long size = File.Exists(target) ? new FileInfo(target).Length : 0;
                 if (size >= DesktopIntegration.MaxIconBytes || clock.Elapsed > Deadline)
                 {
-                    child.Kill(Signal.SIGKILL);
-                    child.WaitForExit(Timeout.InfiniteTimeSpan);
+                    child.Stop(TimeSpan.Zero);
                     throw size >= DesktopIntegration.MaxIconBytes
                         ? new DesktopIntegrationException($"File is too large, '{size}' bytes")
                         : new DesktopIntegrationException($"wget timed out after {Deadline.TotalSeconds:0} s for URL: {url}");

@@ -43,4 +43,21 @@ public sealed unsafe class ChildProcessTests
         child.Kill(Signal.SIGKILL);
         Assert.Equal(Signal.SIGKILL, Wait.WTERMSIG(child.WaitForExitOrReadable(readEnd) ?? child.WaitForExit(TimeSpan.FromSeconds(10))!.Value));
     }
+
+    [Fact]
+    public void Stop_asks_first_and_kills_only_a_child_that_does_not_listen()
+    {
+        using var polite = ChildProcess.Start("/bin/sleep", ["sleep", "30"], ChildProcess.EnvironmentWith());
+        Assert.Equal(Signal.SIGTERM, Wait.WTERMSIG(polite.Stop(TimeSpan.FromSeconds(5), Signal.SIGTERM)!.Value));
+
+        // Ignores SIGTERM: killed once the grace has passed.
+        using var deaf = ChildProcess.Start("/bin/sh", ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], ChildProcess.EnvironmentWith());
+        Thread.Sleep(200); // the trap is set
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(Signal.SIGKILL, Wait.WTERMSIG(deaf.Stop(TimeSpan.FromMilliseconds(300), Signal.SIGTERM)!.Value));
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(300), clock.Elapsed.ToString());
+
+        // Already gone: its status, nothing sent.
+        Assert.Equal(Signal.SIGKILL, Wait.WTERMSIG(deaf.Stop(TimeSpan.Zero, Signal.SIGTERM)!.Value));
+    }
 }
