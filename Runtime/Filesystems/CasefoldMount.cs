@@ -11,7 +11,7 @@ namespace FlatImage.Runtime.Filesystems;
 /// <see cref="FuseSession"/>, started in that order and torn down in the reverse one.
 /// CasefoldMountActor owns one.
 /// </summary>
-public sealed class CasefoldMount : IDisposable
+public sealed class CasefoldMount : IServedMount, IDisposable
 {
     private readonly object _gate = new();
     private bool _disposed; // protected by _gate

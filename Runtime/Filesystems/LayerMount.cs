@@ -12,7 +12,7 @@ namespace FlatImage.Runtime.Filesystems;
 /// then the layers). LayerMountActor owns one; the CLI's foreground `fim-layer mount` goes through
 /// that actor too.
 /// </summary>
-public sealed class LayerMount : IDisposable
+public sealed class LayerMount : IServedMount, IDisposable
 {
     private readonly object _gate = new();
     private bool _disposed; // protected by _gate
