@@ -53,7 +53,7 @@ public sealed class LayerFileSystem : IFuseFileSystem
     // Per-thread scratch for ReadDirectory's visitor: FuseReply is a ref struct and cannot be
     // captured by the visitor delegate, so readdir takes one entry at a time into this and adds it
     // to the reply itself. One per worker thread, allocated on its first readdir; not shared state.
-    [ThreadStatic] private static EntryCursor? t_cursor;
+    [ThreadStatic] private static DirectoryEntryCursor? t_cursor;
 
     /// <summary>
     /// Serves <paramref name="reader"/> (which the caller keeps and disposes after the session).
@@ -238,7 +238,7 @@ public sealed class LayerFileSystem : IFuseFileSystem
             if (!reply.AddDirent(_parents[dir], 2, Stat.S_IFDIR >> 12, ".."u8)) return 0;
             cookie = 2;
         }
-        var cursor = t_cursor ??= new EntryCursor();
+        var cursor = t_cursor ??= new DirectoryEntryCursor();
         for (ulong index = cookie - FirstStoredCookie; ; index++)
         {
             if (!cursor.Take(_reader, dir, index)) return 0;
@@ -273,7 +273,7 @@ public sealed class LayerFileSystem : IFuseFileSystem
             if (!reply.AddDirentPlus(parent, in attr, 2, ".."u8)) return 0;
             cookie = 2;
         }
-        var cursor = t_cursor ??= new EntryCursor();
+        var cursor = t_cursor ??= new DirectoryEntryCursor();
         for (ulong index = cookie - FirstStoredCookie; ; index++)
         {
             if (!cursor.Take(_reader, dir, index)) return 0;
@@ -345,40 +345,6 @@ public sealed class LayerFileSystem : IFuseFileSystem
 
     /// <summary>The attributes of an inode as the kernel wants them (<see cref="LayerAttributes.Fill"/>).</summary>
     private void Attr(in LayerInode n, out fuse_attr a) => LayerAttributes.Fill(in n, n.Ino, _uid, _gid, out a);
-
-    /// <summary>One directory entry at a time out of <see cref="LayerReader.ReadDirectory"/>.</summary>
-    private sealed class EntryCursor
-    {
-        private readonly byte[] _name = new byte[255];
-        private readonly DirectoryEntryVisitor _visitor;
-        private int _nameLength;
-        private bool _found;
-
-        public EntryCursor() => _visitor = Visit;
-
-        public ulong Ino;
-        public LayerInode Inode;
-        public ReadOnlySpan<byte> Name => _name.AsSpan(0, _nameLength);
-
-        /// <summary>Loads entry <paramref name="index"/> of <paramref name="dir"/>; false past the end.</summary>
-        public bool Take(LayerReader reader, ulong dir, ulong index)
-        {
-            _found = false;
-            if (index > long.MaxValue || reader.ReadDirectory(dir, (long)index, _visitor) != 0) return false;
-            return _found;
-        }
-
-        private bool Visit(long index, ReadOnlySpan<byte> name, ulong ino, in LayerInode inode)
-        {
-            int n = Math.Min(name.Length, _name.Length); // the reader validated names to 255 bytes
-            name[..n].CopyTo(_name);
-            _nameLength = n;
-            Ino = ino;
-            Inode = inode;
-            _found = true;
-            return false;
-        }
-    }
 
     /// <summary>An inode's xattrs with both listings precomputed.</summary>
     private sealed class XattrSet

@@ -47,7 +47,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
     private readonly fuse_kstatfs _statfs;
 
     // Per-thread scratch for single-provider listings (see LayerFileSystem's t_cursor).
-    [ThreadStatic] private static EntryCursor? t_cursor;
+    [ThreadStatic] private static DirectoryEntryCursor? t_cursor;
 
     /// <summary>
     /// Serves <paramref name="bottomFirst"/> (docs/cli.md §13.1 order; the caller keeps the readers and
@@ -360,10 +360,10 @@ public sealed class MergedFileSystem : IFuseFileSystem
     {
         var p = dir.Providers[0];
         var layer = _layers[p.Layer];
-        var cursor = t_cursor ??= new EntryCursor();
+        var cursor = t_cursor ??= new DirectoryEntryCursor();
         for (; ; index++)
         {
-            if (!cursor.Take(layer, p.Ino, index)) return 0;
+            if (!cursor.Take(layer, p.Ino, (ulong)index)) return 0;
             ref readonly var inode = ref cursor.Inode;
             if (inode.Type == LayerFileType.Whiteout) continue;
             ulong child = NodeOf(p.Layer, cursor.Ino);
@@ -471,38 +471,5 @@ public sealed class MergedFileSystem : IFuseFileSystem
         public uint DirentType { get; } = direntType;
         public bool Open;                 // a directory still taking lower directories of its name
         public List<Provider>? Providers; // directories only, top first
-    }
-
-    /// <summary>One directory entry at a time out of <see cref="LayerReader.ReadDirectory"/> (as LayerFileSystem's).</summary>
-    private sealed class EntryCursor
-    {
-        private readonly byte[] _name = new byte[LayerFormat.MaxNameLength];
-        private readonly DirectoryEntryVisitor _visitor;
-        private int _nameLength;
-        private bool _found;
-
-        public EntryCursor() => _visitor = Visit;
-
-        public ulong Ino;
-        public LayerInode Inode;
-        public ReadOnlySpan<byte> Name => _name.AsSpan(0, _nameLength);
-
-        public bool Take(LayerReader reader, ulong dir, long index)
-        {
-            _found = false;
-            if (reader.ReadDirectory(dir, index, _visitor) != 0) return false;
-            return _found;
-        }
-
-        private bool Visit(long index, ReadOnlySpan<byte> name, ulong ino, in LayerInode inode)
-        {
-            int n = Math.Min(name.Length, _name.Length);
-            name[..n].CopyTo(_name);
-            _nameLength = n;
-            Ino = ino;
-            Inode = inode;
-            _found = true;
-            return false;
-        }
     }
 }
