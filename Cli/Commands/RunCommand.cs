@@ -35,13 +35,25 @@ public static class RunCommand
     private static int Run(CommandContext context, string commandWord, RunRequest request)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        // Planned before the actor system starts, not beside it: the planner sets the launcher rows
-        // in the C environment (setenv, for wordexp), and getenv on another thread meanwhile (the
-        // runtime and native libraries starting the actor system call it) reads a freed environ:
-        // seen as a crash in getenv on a pool thread.
-        var plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out var instanceLock);
-        using var host = CommandActorHost.Start((system, registry) =>
-            registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance")));
+        // The actor system starts as soon as the planner has set the launcher rows in the C
+        // environment (setenv, for wordexp), and plans on beside it. Not earlier: getenv on another
+        // thread meanwhile (the runtime and native libraries starting the actor system call it)
+        // could read a freed environ, seen as a crash in getenv on a pool thread.
+        CommandActorHost? started = null;
+        RunPlan plan;
+        InstanceLock instanceLock;
+        try
+        {
+            plan = RunPlanner.Plan(context.ImagePath, context.LauncherPath, context.RuntimeRoot, request, w => context.Warn(commandWord, w), out instanceLock,
+                environmentSet: () => started = CommandActorHost.Start((system, registry) =>
+                    registry.TryRegister<InstanceActor>(system.ActorOf(InstanceActor.Props(LayerMountProps), "instance"))));
+        }
+        catch
+        {
+            started?.Dispose();
+            throw;
+        }
+        using var host = started ?? throw new InvalidOperationException("the planner never set the environment");
         ConfigureLogging(plan);
         Log.Debug("planned in {Ms} ms", clock.ElapsedMilliseconds);
         try

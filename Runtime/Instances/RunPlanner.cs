@@ -18,7 +18,13 @@ public sealed record RunRequest(bool AsRoot, IReadOnlyList<string> Command, bool
 public static class RunPlanner
 {
     /// <param name="instanceLock">the lock proving this instance alive; whoever runs the plan owns it (InstanceActor).</param>
-    public static RunPlan Plan(string imagePath, string launcherPath, string runtimeRoot, RunRequest request, Action<string> warn, out InstanceLock instanceLock)
+    /// <param name="environmentSet">
+    /// called once the planner has made its last change to the C environment, about halfway
+    /// through: from then on other threads may read it (getenv) while planning goes on, so the
+    /// caller can start work that needs no plan (the actor system) beside the rest of it.
+    /// </param>
+    public static RunPlan Plan(string imagePath, string launcherPath, string runtimeRoot, RunRequest request, Action<string> warn,
+        out InstanceLock instanceLock, Action? environmentSet = null)
     {
         var config = ConfigStore.Read(imagePath);
         long configOffset;
@@ -55,6 +61,8 @@ public static class RunPlanner
         var launcherRows = SandboxEnvironment.LauncherRows(imagePath, configOffset, paths, config.Distribution, host);
         foreach (var (k, v) in launcherRows)
             Stdlib.setenv(k, v, 1);
+        // setenv may free the environ block that a concurrent getenv is reading; nothing below changes it.
+        environmentSet?.Invoke();
         var fimEnv = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in config.Environment)
         {
