@@ -5,20 +5,25 @@
 #   - (b) squashfuse_ll + the bundled bubblewrap's kernel overlay (--overlay-src … --overlay …),
 #         then the unmount;
 # for `true` and a read-heavy program (cat of /usr/bin/* and every shared library), warm and
-# cold (page cache dropped before every run), plus the launcher's peak memory (max RSS).
+# cold (page cache dropped before every run), plus the launcher's peak memory (max RSS). The
+# peers' SquashFS is made from the image's own read-only stack as a run sees it (fim-layer mount),
+# so all three serve the same tree.
 # Runs as the unprivileged test user (FIM_BENCH_USER, default fimtest) when started as root,
-# as a new user would. Writes bench/results/storage.md.
+# as a new user would. Writes bench/results/storage.md (OUT= to change).
 #
-# Usage: bench/storage.sh  (as root, after ./build.sh; RUNS=10 COLD_RUNS=5 by default)
+# Usage: bench/storage.sh [image]  (as root, after ./build.sh; the image defaults to
+#        dist/debian.flatimage; RUNS=10 COLD_RUNS=5 by default; PROGRAM='python3 -c pass' adds
+#        that program as a third case, see bench/python-start.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-image=$(realpath dist/debian.flatimage)
+image=$(realpath "${1:-dist/debian.flatimage}")
+out=${OUT:-bench/results/storage.md}
 bwrap012=$(scripts/build-bubblewrap.sh)
-tree=$(scripts/debian-rootfs.sh tree)
 user=${FIM_BENCH_USER:-fimtest}
 runs=${RUNS:-10}
 cold_runs=${COLD_RUNS:-5}
+program=${PROGRAM:-}
 
 [ "$(id -u)" -eq 0 ] || { echo "bench/storage.sh: run as root (it drops the page cache and runs the peers as $user)" >&2; exit 1; }
 id -u "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
@@ -31,7 +36,12 @@ chmod 755 "$work"
 trap 'for m in $(awk -v w="$work" "index(\$5, w) == 1 { print \$5 }" /proc/self/mountinfo | sort -r); do umount -l "$m"; done; rm -rf --one-file-system "$work"' EXIT
 
 as_user=(setpriv "--reuid=$uid" "--regid=$gid" --clear-groups --)
-mksquashfs "$tree" "$work/tree.sqfs" -comp zstd -b 1M -noappend -quiet >/dev/null
+# The image's merged read-only stack, exactly as a run mounts it, is the peers' tree.
+mkdir "$work/stack"
+"$image" fim-layer mount "$image" "$work/stack" & stack_pid=$!
+for _ in $(seq 300); do awk -v d="$work/stack" '$5==d {f=1} END {exit !f}' /proc/self/mountinfo && break; sleep 0.1; done
+mksquashfs "$work/stack" "$work/tree.sqfs" -comp zstd -b 1M -noappend -quiet >/dev/null
+kill -TERM "$stack_pid"; wait "$stack_pid" || true
 cp "$image" "$work/debian.flatimage"
 cp "$bwrap012" "$work/bwrap-0.12"
 mkdir -p "$work/xdg"
@@ -69,44 +79,50 @@ SH
 chmod 755 "$work/peer-a.sh" "$work/peer-b.sh"
 
 # First runs: relocation, tool extraction, the kernel overlay probe; and a sanity check of each.
-for program in true "$read_heavy"; do
-    "${as_user[@]}" "$work/debian.flatimage" fim-exec sh -c "$program"
-    "${as_user[@]}" "$work/peer-a.sh" sh -c "$program"
-    "${as_user[@]}" "$work/peer-b.sh" sh -c "$program"
+for p in true "$read_heavy" ${program:+"$program"}; do
+    "${as_user[@]}" "$work/debian.flatimage" fim-exec sh -c "$p"
+    "${as_user[@]}" "$work/peer-a.sh" sh -c "$p"
+    "${as_user[@]}" "$work/peer-b.sh" sh -c "$p"
 done
 overlay=$("${as_user[@]}" "$work/debian.flatimage" fim-overlay show)
 
 # hyperfine -N runs --prepare without a shell too.
 drop="sh -c 'sync; echo 3 > /proc/sys/vm/drop_caches'"
 bench() { # label program runs hyperfine-options...
-    local label=$1 program=$2 n=$3; shift 3
+    local label=$1 p=$2 n=$3; shift 3
     hyperfine -N "$@" --runs "$n" --export-json "$work/$label.json" \
-        -n "debian.flatimage fim-exec ($overlay)" "${as_user[*]} $work/debian.flatimage fim-exec sh -c '$program'" \
-        -n "(a) squashfuse_ll + fuse-overlayfs + bwrap $(bwrap --version | cut -d' ' -f2)" "${as_user[*]} $work/peer-a.sh sh -c '$program'" \
-        -n "(b) squashfuse_ll + bwrap 0.12 kernel overlay" "${as_user[*]} $work/peer-b.sh sh -c '$program'" >/dev/null
+        -n "$(basename "$image") fim-exec ($overlay)" "${as_user[*]} $work/debian.flatimage fim-exec sh -c '$p'" \
+        -n "(a) squashfuse_ll + fuse-overlayfs + bwrap $(bwrap --version | cut -d' ' -f2)" "${as_user[*]} $work/peer-a.sh sh -c '$p'" \
+        -n "(b) squashfuse_ll + bwrap 0.12 kernel overlay" "${as_user[*]} $work/peer-b.sh sh -c '$p'" >/dev/null
 }
+labels="true-warm true-cold read-warm read-cold"
 bench true-warm true "$runs" --warmup 3
 bench read-warm "$read_heavy" "$runs" --warmup 2
 bench true-cold true "$cold_runs" --prepare "$drop"
 bench read-cold "$read_heavy" "$cold_runs" --prepare "$drop"
+if [ -n "$program" ]; then
+    bench program-warm "$program" "$runs" --warmup 3
+    bench program-cold "$program" "$cold_runs" --prepare "$drop"
+    labels="$labels program-warm program-cold"
+fi
 
 peak() { /usr/bin/time -f %M "${as_user[@]}" "$work/debian.flatimage" fim-exec sh -c "$1" 2>&1 >/dev/null | tail -n1; }
 peak_true=$(peak true)
 peak_read=$(peak "$read_heavy")
 
-python3 - "$work" "$(nproc)" "$(git rev-parse --short HEAD)" "$(uname -r)" "$overlay" "$peak_true" "$peak_read" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY' > bench/results/storage.md
+python3 - "$work" "$(nproc)" "$(git rev-parse --short HEAD)" "$(uname -r)" "$overlay" "$peak_true" "$peak_read" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(basename "$image")" "$labels" "$program" <<'PY' > "$out"
 import json, sys, statistics
-work, cores, commit, kernel, overlay, peak_true, peak_read, load = sys.argv[1:]
-print("# Storage stack: `true` and a read-heavy program on the Debian tree\n")
+work, cores, commit, kernel, overlay, peak_true, peak_read, load, image, labels, program = sys.argv[1:]
+print(f"# Storage stack: `true`, a read-heavy program{' and `' + program + '`' if program else ''} on the tree of {image}\n")
 print(f"Commit {commit}, {cores} cores, kernel {kernel}, as an unprivileged user, hyperfine -N, one run "
       f"(load average before the run: {load}). The launcher's overlay: {overlay}.")
-print("Command: `bench/storage.sh` (as root, after `./build.sh`). (a) = squashfuse_ll + fuse-overlayfs + "
+print(f"Command: `{'PROGRAM=' + repr(program) + ' ' if program else ''}bench/storage.sh{' ' + image if image != 'debian.flatimage' else ''}` (as root, after `./build.sh`). (a) = squashfuse_ll + fuse-overlayfs + "
       "Debian's bwrap; (b) = squashfuse_ll + the bundled bubblewrap 0.12's kernel overlay; both on a zstd "
-      "SquashFS of the same tree, mounts and unmounts included. Read-heavy = "
+      "SquashFS of the image's own read-only stack, mounts and unmounts included. Read-heavy = "
       "`sh -c 'cat /usr/bin/* /usr/lib/x86_64-linux-gnu/*.so* >/dev/null'`. Cold = page cache dropped before every run.\n")
 print("| case | command | median ms | mean ms | × (a) | × (b) |")
 print("|---|---|---|---|---|---|")
-for label in ["true-warm", "true-cold", "read-warm", "read-cold"]:
+for label in labels.split():
     r = json.load(open(f"{work}/{label}.json"))["results"]
     med = [statistics.median(x["times"]) for x in r]
     for x, m in zip(r, med):
