@@ -124,8 +124,10 @@ for _ in $(seq 1 "$RUNS"); do
   T[cr_new]+="$(cold_once mount_new umount_ours) "
   T[cr_sq]+="$(cold_once mount_squash umount_squash) "
 done
-# The old writer's layer through the new reader: names, contents, modes, owners, times, links.
-tree_sum() { (cd "$1" && tar --sort=name --numeric-owner --xattrs -cf - . 2>/dev/null | sha256sum | cut -d' ' -f1); }
+# The old writer's layer through the new reader: names, contents, modes, owners, mtimes (to the
+# nanosecond), links, xattrs. pax headers would otherwise carry atime, ctime and tar's pid.
+TAR='tar --sort=name --numeric-owner --xattrs --format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf - .'
+tree_sum() { (cd "$1" && eval "$TAR" 2>/dev/null | sha256sum | cut -d' ' -f1); }
 mount_new; same=$([ "$(tree_sum "$WORK/mnt")" = "$(tree_sum "$TREE")" ] && echo identical || echo DIFFERENT); umount_ours
 
 size() { stat -c %s "$1"; }
@@ -143,18 +145,18 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "| decompress every zstd block ($(field blocks) blocks, $(field raw_mib) MiB), one thread | \`LayerBench codec\` | $(field decompress_managed_s) s ($(field decompress_managed_mibps) MiB/s) | $(field decompress_native_s) s ($(field decompress_native_mibps) MiB/s) | $(ratio "$(field decompress_native_s)" "$(field decompress_managed_s)") |"
   echo "| compress the same blocks (zstd $(field level), window 2^$(field window_log)), one thread | \`LayerBench codec\` | $(field compress_managed_s) s | $(field compress_native_s) s | $(ratio "$(field compress_native_s)" "$(field compress_managed_s)") |"
   echo "| … their compressed size | | $(field compressed_managed) | $(field compressed_native) | $(ratio "$(field compressed_native)" "$(field compressed_managed)") |"
-  echo "| cold 4 KiB random read (no block cache: one 1 MiB block read, checked, decompressed) | \`LayerBench randread <layer> 1000 4096\` | $(median rr_old) µs | $(median rr_new) µs | $(ratio "$(median rr_new)" "$(median rr_old)") |"
+  echo "| cold 4 KiB random read (no block cache: one 1 MiB block read, checked, decompressed) | \`LayerBench randread <layer> 1000 4096\` | $(printf %.0f "$(median rr_old)") µs | $(printf %.0f "$(median rr_new)") µs | $(ratio "$(median rr_new)" "$(median rr_old)") |"
   echo "| cold full-tree read of a fresh mount (squashfuse_ll: $(median cr_sq) s) | \`fim-layer mount\`, then \`${READ//|/\\|}\` | $(median cr_old) s | $(median cr_new) s | $(ratio "$(median cr_new)" "$(median cr_old)") |"
   for t in tree image; do
     name=$([ "$t" = tree ] && echo "the tree" || echo "the image's tree (no .debs, no apt lists)")
     echo "| \`fim-layer create\` of $name, wall | \`fim-layer create <dir> <out>\` | $(median "${t}_old_wall") s | $(median "${t}_new_wall") s | $(ratio "$(median "${t}_new_wall")" "$(median "${t}_old_wall")") |"
-    echo "| … CPU (user + sys), 2 threads | | $(median "${t}_old_cpu") s | $(median "${t}_new_cpu") s | $(ratio "$(median "${t}_new_cpu")" "$(median "${t}_old_cpu")") |"
+    echo "| … CPU (user + sys), $(nproc) threads | | $(median "${t}_old_cpu") s | $(median "${t}_new_cpu") s | $(ratio "$(median "${t}_new_cpu")" "$(median "${t}_old_cpu")") |"
     echo "| … layer bytes (× \`mksquashfs -comp zstd -b 1M\`, $(size "$WORK/$t.sqfs") bytes) | | $(size "$WORK/$t.old.layer") ($(ratio "$(size "$WORK/$t.old.layer")" "$(size "$WORK/$t.sqfs")")) | $(size "$WORK/$t.new.layer") ($(ratio "$(size "$WORK/$t.new.layer")" "$(size "$WORK/$t.sqfs")")) | $(ratio "$(size "$WORK/$t.new.layer")" "$(size "$WORK/$t.old.layer")") |"
   done
   echo "| launcher (stripped NativeAOT ELF) | \`ls -l\` | $(size "$OLD") | $(size "$NEW") | $(ratio "$(size "$NEW")" "$(size "$OLD")") |"
   echo
   echo "The before-launcher's layer of the tree, mounted by the after-launcher, against the source tree"
-  echo "(\`tar --sort=name --numeric-owner --xattrs -cf - . | sha256sum\` of both): **$same**."
+  echo "(\`$TAR | sha256sum\` of both): **$same**."
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"
