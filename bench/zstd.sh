@@ -157,6 +157,18 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo
   echo "The before-launcher's layer of the tree, mounted by the after-launcher, against the source tree"
   echo "(\`$TAR | sha256sum\` of both): **$same**."
+  echo
+  echo "Reproduce (as root, Debian 12 with scripts/install-prerequisites.sh run):"
+  echo
+  echo '```'
+  echo "dotnet publish Cli -c Release -r linux-x64 -o out/launcher -maxcpucount:1"
+  echo "RUNS=$RUNS BASE=$BASE bench/zstd.sh"
+  echo '```'
+  echo
+  echo "which builds the before side once from \`git archive $BASE\` into \`$WORK/base\` (\`dotnet publish Cli\`),"
+  echo "publishes both LayerBench builds with \`dotnet publish bench/LayerBench -c Release -r linux-x64"
+  echo "-p:PublishAot=true -p:OptimizationPreference=Size\`, and runs the commands of the table; interpretation"
+  echo "in [zstd-notes.md](zstd-notes.md)."
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"
