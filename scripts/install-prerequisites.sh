@@ -7,6 +7,9 @@ set -euo pipefail
 packages=(
   # build: NativeAOT links with clang; zlib for the runtime's compression support
   clang zlib1g-dev git
+  # build: the launcher links libzstd.a statically (layer blocks are zstd frames); JIT hosts such
+  # as the tests use the libzstd1 that every Debian has
+  libzstd-dev
   # the tools bundle: give each dynamic tool its own RPATH and loader placeholder (collect-tools.sh)
   patchelf binutils
   # the tools bundle: bubblewrap built from upstream source (scripts/build-bubblewrap.sh)

@@ -1,17 +1,16 @@
 using System.Collections.Concurrent;
-using ZstdSharp;
-using ZstdSharp.Unsafe;
+using FlatImage.Native.Compression;
 
 namespace FlatImage.Runtime.Layers;
 
 /// <summary>
 /// zstd compressors with one configuration, reused across blocks: a compressor keeps its
-/// (large, at high levels) match tables between calls, and a Compressor is not thread-safe,
+/// (large, at high levels) match tables between calls, and a context is not thread-safe,
 /// so each worker takes one, uses it, and gives it back.
 /// </summary>
 internal sealed class CompressorPool : IDisposable
 {
-    private readonly ConcurrentBag<Compressor> _idle = new();
+    private readonly ConcurrentBag<ZstdCompressor> _idle = new();
     private readonly int _level;
     private readonly int _windowLog;
     private readonly bool _longDistance;
@@ -23,21 +22,17 @@ internal sealed class CompressorPool : IDisposable
         _longDistance = longDistance;
     }
 
-    public Compressor Rent()
+    public ZstdCompressor Rent()
     {
         if (_idle.TryTake(out var compressor))
             return compressor;
-        compressor = new Compressor(_level);
         // The window never needs to exceed one block (blocks are independent frames); raising it
         // to the block size lets the faster levels, whose default window is smaller, match
         // across the whole block.
-        compressor.SetParameter(ZSTD_cParameter.ZSTD_c_windowLog, _windowLog);
-        if (_longDistance)
-            compressor.SetParameter(ZSTD_cParameter.ZSTD_c_enableLongDistanceMatching, 1);
-        return compressor;
+        return new ZstdCompressor(_level, _windowLog, _longDistance);
     }
 
-    public void Return(Compressor compressor) => _idle.Add(compressor);
+    public void Return(ZstdCompressor compressor) => _idle.Add(compressor);
 
     public void Dispose()
     {

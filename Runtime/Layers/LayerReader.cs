@@ -3,9 +3,9 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Text;
+using FlatImage.Native.Compression;
 using FlatImage.Native.Interop;
 using Microsoft.Win32.SafeHandles;
-using ZstdSharp;
 
 namespace FlatImage.Runtime.Layers;
 
@@ -39,7 +39,7 @@ public sealed class LayerReader : IDisposable
     private readonly ulong[] _blockHashes;
     private readonly int[] _blockVerified;  // 1 once the block's stored bytes matched its checksum; races only repeat a check
     private readonly BlockCache _cache;
-    private readonly ConcurrentBag<Decompressor> _decompressors = new();
+    private readonly ConcurrentBag<ZstdDecompressor> _decompressors = new();
 
     public ulong InodeCount { get; }
     public LayerStatistics Statistics { get; }
@@ -118,7 +118,7 @@ public sealed class LayerReader : IDisposable
         var stored = new uint[blockCount];
         var hashes = new ulong[blockCount];
         long position = header.DataOffset;
-        long bound = Compressor.GetCompressBound(header.BlockSize);
+        long bound = ZstdCompressor.CompressBound(header.BlockSize);
         for (int i = 0; i < blockCount; i++)
         {
             stored[i] = BinaryPrimitives.ReadUInt32LittleEndian(index.AsSpan(i * 12));
@@ -142,33 +142,14 @@ public sealed class LayerReader : IDisposable
             throw new InvalidLayerException(path, "truncated metadata");
         if (XxHash64.HashToUInt64(storedMeta) != header.MetadataChecksum)
             throw new InvalidLayerException(path, "metadata checksum mismatch");
-        // The frame states its own size; one that disagrees with the header is refused before
-        // the buffer is allocated.
-        ulong frameSize;
-        try
-        {
-            frameSize = Decompressor.GetDecompressedSize(storedMeta);
-        }
-        catch (ZstdException)
-        {
-            frameSize = ulong.MaxValue;
-        }
-        if (frameSize != (ulong)header.MetadataSize)
+        // The frame states its own size; one that disagrees with the header (or states none) is
+        // refused before the buffer is allocated.
+        if (!ZstdDecompressor.TryGetContentSize(storedMeta, out ulong frameSize) || frameSize != (ulong)header.MetadataSize)
             throw new InvalidLayerException(path, "metadata frame size does not match the header");
         var meta = new byte[header.MetadataSize];
-        using (var decompressor = new Decompressor())
+        using (var decompressor = new ZstdDecompressor())
         {
-            int written;
-            try
-            {
-                if (!decompressor.TryUnwrap(storedMeta, meta, out written))
-                    written = -1;
-            }
-            catch (ZstdException)
-            {
-                written = -1;
-            }
-            if (written != meta.Length)
+            if (!decompressor.TryDecompress(storedMeta, meta))
                 throw new InvalidLayerException(path, "metadata does not decompress to its declared size");
         }
         CheckMetadataShape(meta, path);
@@ -593,11 +574,14 @@ public sealed class LayerReader : IDisposable
                 buffer.AsSpan(0, length).CopyTo(data);
                 return data;
             }
-            if (!_decompressors.TryTake(out var decompressor))
-                decompressor = new Decompressor();
+            ZstdDecompressor? decompressor = null;
             try
             {
-                if (!decompressor.TryUnwrap(buffer.AsSpan(0, size), data, out int written) || written != length)
+                if (!_decompressors.TryTake(out decompressor))
+                    decompressor = new ZstdDecompressor();
+                // A frame that is not valid zstd or does not fill the block exactly is only
+                // possible if damaged bytes still match the checksum (a crafted file): EIO too.
+                if (!decompressor.TryDecompress(buffer.AsSpan(0, size), data))
                     return null;
                 if ((stored & LayerFormat.X86FilterFlag) != 0)
                     X86BranchFilter.Decode(data);
@@ -605,12 +589,13 @@ public sealed class LayerReader : IDisposable
             }
             catch (ZstdException)
             {
-                // Only reachable if corrupt bytes still match the checksum (a crafted file).
+                // No memory for a context: this read fails, the mount lives on.
                 return null;
             }
             finally
             {
-                _decompressors.Add(decompressor);
+                if (decompressor is not null)
+                    _decompressors.Add(decompressor);
             }
         }
         finally

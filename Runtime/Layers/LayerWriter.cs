@@ -4,9 +4,9 @@ using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Text;
 using FlatImage.Native;
+using FlatImage.Native.Compression;
 using FlatImage.Native.Io;
 using Microsoft.Win32.SafeHandles;
-using ZstdSharp;
 
 namespace FlatImage.Runtime.Layers;
 
@@ -124,8 +124,8 @@ public static class LayerWriter
         // Metadata is read whole at open, so it gets the strongest level: it is small and
         // every byte saved here is read on every start.
         byte[] storedMetadata;
-        using (var compressor = new Compressor(19))
-            storedMetadata = compressor.Wrap(metadata).ToArray();
+        using (var compressor = new ZstdCompressor(19))
+            storedMetadata = compressor.Compress(metadata);
         output.Write(storedMetadata);
         long end = output.Position;
 
@@ -517,12 +517,12 @@ public static class LayerWriter
     private static CompressedBlock Compress(byte[] raw, int length, long streamEnd, CompressorPool pool, bool x86Filter)
     {
         var compressor = pool.Rent();
-        byte[] output = ArrayPool<byte>.Shared.Rent(Compressor.GetCompressBound(length));
+        byte[] output = ArrayPool<byte>.Shared.Rent(ZstdCompressor.CompressBound(length));
         try
         {
             if (x86Filter)
                 X86BranchFilter.Encode(raw.AsSpan(0, length));
-            int written = compressor.Wrap(raw.AsSpan(0, length), output);
+            int written = compressor.Compress(raw.AsSpan(0, length), output);
             uint stored;
             if (written >= length)
             {

@@ -4,7 +4,8 @@ using FlatImage.Runtime.Layers;
 // Usage:
 //   LayerBench create <source-dir> <out-file> [level 0-9] [block size bytes] [zstd level|-] [ldm]
 //   LayerBench randread <layer> <reads> <read size>   (random reads through a cold reader)
-// Prints one line of key=value pairs for bench/layers.sh.
+//   LayerBench codec <layer> [rounds] [zstd level]    (libzstd vs ZstdSharp on the layer's blocks)
+// Prints one line of key=value pairs for bench/layers.sh and bench/zstd.sh.
 if (args.Length >= 3 && args[0] == "create")
 {
     var options = new LayerWriterOptions();
@@ -54,5 +55,8 @@ if (args.Length >= 4 && args[0] == "randread")
     Console.WriteLine($"open_ms={open:F1} reads={reads} us_per_read={clock.Elapsed.TotalMicroseconds / reads:F1}");
     return 0;
 }
-Console.Error.WriteLine("usage: LayerBench create <dir> <out> [level] [block] | randread <layer> <reads> <size>");
+if (args.Length >= 2 && args[0] == "codec")
+    return Codec.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 3,
+        args.Length > 3 ? int.Parse(args[3]) : LayerWriterOptions.ZstdLevelFor(new LayerWriterOptions().CompressionLevel));
+Console.Error.WriteLine("usage: LayerBench create <dir> <out> [level] [block] | randread <layer> <reads> <size> | codec <layer> [rounds] [zstd level]");
 return 2;

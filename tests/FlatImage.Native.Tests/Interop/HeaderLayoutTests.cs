@@ -116,13 +116,41 @@ public sealed class HeaderLayoutTests
         Assert.Equal(Socket.SOCK_CLOEXEC, c["SOCK_CLOEXEC"]);
     }
 
-    private static Dictionary<string, long> CompileAndRun()
+    private const string ZstdProgram = """
+        #include <stdio.h>
+        #include <zstd.h>
+        #define P(name, value) printf("%s=%lld\n", name, (long long)(value))
+        int main(void) {
+            P("ZSTD_CONTENTSIZE_UNKNOWN", ZSTD_CONTENTSIZE_UNKNOWN);
+            P("ZSTD_CONTENTSIZE_ERROR", ZSTD_CONTENTSIZE_ERROR);
+            P("ZSTD_c_compressionLevel", ZSTD_c_compressionLevel);
+            P("ZSTD_c_windowLog", ZSTD_c_windowLog);
+            P("ZSTD_c_enableLongDistanceMatching", ZSTD_c_enableLongDistanceMatching);
+            P("sizeof_ZSTD_cParameter", sizeof(ZSTD_cParameter));
+            return 0;
+        }
+        """;
+
+    /// <summary>Needs zstd.h (libzstd-dev, which the launcher's build needs anyway).</summary>
+    [Fact]
+    public void Zstd_mirror_matches_zstd_h()
+    {
+        var c = CompileAndRun(ZstdProgram);
+        Assert.Equal(unchecked((long)Zstd.ZSTD_CONTENTSIZE_UNKNOWN), c["ZSTD_CONTENTSIZE_UNKNOWN"]);
+        Assert.Equal(unchecked((long)Zstd.ZSTD_CONTENTSIZE_ERROR), c["ZSTD_CONTENTSIZE_ERROR"]);
+        Assert.Equal((long)Zstd.ZSTD_cParameter.ZSTD_c_compressionLevel, c["ZSTD_c_compressionLevel"]);
+        Assert.Equal((long)Zstd.ZSTD_cParameter.ZSTD_c_windowLog, c["ZSTD_c_windowLog"]);
+        Assert.Equal((long)Zstd.ZSTD_cParameter.ZSTD_c_enableLongDistanceMatching, c["ZSTD_c_enableLongDistanceMatching"]);
+        Assert.Equal(sizeof(Zstd.ZSTD_cParameter), c["sizeof_ZSTD_cParameter"]);
+    }
+
+    private static Dictionary<string, long> CompileAndRun(string program = Program)
     {
         string dir = Path.Combine(Path.GetTempPath(), "fim-header-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
         {
-            File.WriteAllText(Path.Combine(dir, "t.c"), Program);
+            File.WriteAllText(Path.Combine(dir, "t.c"), program);
             Run("cc", ["-o", Path.Combine(dir, "t"), Path.Combine(dir, "t.c")], out _);
             Run(Path.Combine(dir, "t"), [], out string output);
             return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)

@@ -45,6 +45,44 @@ public sealed class FuzzCorpusTests
         }
     }
 
+    /// <summary>
+    /// The committed seed layer was written when blocks were compressed with ZstdSharp (the managed
+    /// port), and is read here with libzstd: the blocks are standard zstd frames, so every file must
+    /// come back byte for byte (their contents are the ones <see cref="SeedLayer"/> writes).
+    /// </summary>
+    [Fact]
+    public void Committed_seed_layer_reads_back_byte_for_byte()
+    {
+        using var reader = LayerReader.Open(Path.Combine(Fuzzer.CorpusDirectory("layer"), "seed-tree.layer"), 0, -1,
+            new LayerReaderOptions { CacheBytes = 0 });
+        var noise = new byte[70_000];
+        new Random(7).NextBytes(noise);
+        var expected = new (string Path, byte[] Content)[]
+        {
+            ("etc/hostname", "fuzz\n"u8.ToArray()),
+            ("etc/conf.d/big.txt", Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 9000).Select(i => $"line {i} of text\n")))),
+            ("noise.bin", noise),
+            ("empty-file", []),
+        };
+        foreach (var (path, content) in expected)
+        {
+            ulong ino = LayerReader.RootInode;
+            foreach (string name in path.Split('/'))
+                Assert.True(reader.Lookup(ino, Encoding.UTF8.GetBytes(name), out ino) == 0, $"lookup {path}");
+            Assert.True(reader.TryGetInode(ino, out var inode));
+            Assert.Equal(content.Length, inode.Size);
+            // Read in odd pieces so reads cross the 64 KiB block boundaries.
+            var read = new byte[content.Length];
+            for (int at = 0; at < read.Length;)
+            {
+                Assert.Equal(0, reader.Read(ino, at, read.AsSpan(at, Math.Min(40_000, read.Length - at)), out int n));
+                Assert.True(n > 0, $"{path}: short read at {at}");
+                at += n;
+            }
+            Assert.True(content.AsSpan().SequenceEqual(read), $"{path} differs");
+        }
+    }
+
     private static List<(string Target, string Name, byte[] Bytes)> Seeds()
     {
         var config = ImageConfig.Default with

@@ -1,6 +1,6 @@
 using System.IO.Hashing;
+using FlatImage.Native.Compression;
 using FlatImage.Runtime.Layers;
-using ZstdSharp;
 
 namespace FlatImage.Runtime.Tests.Layers;
 
@@ -14,16 +14,22 @@ internal static class LayerSurgery
     {
         if (!LayerHeader.TryRead(layer, out var h))
             throw new InvalidOperationException("not a layer");
-        using var d = new Decompressor();
-        return d.Unwrap(layer.AsSpan((int)h.MetadataOffset, (int)h.MetadataStoredSize)).ToArray();
+        var stored = layer.AsSpan((int)h.MetadataOffset, (int)h.MetadataStoredSize);
+        if (!ZstdDecompressor.TryGetContentSize(stored, out ulong size))
+            throw new InvalidOperationException("metadata frame states no size");
+        var metadata = new byte[size];
+        using var d = new ZstdDecompressor();
+        if (!d.TryDecompress(stored, metadata))
+            throw new InvalidOperationException("metadata does not decompress");
+        return metadata;
     }
 
     public static byte[] WithMetadata(byte[] layer, byte[] metadata)
     {
         LayerHeader.TryRead(layer, out var h);
         byte[] stored;
-        using (var c = new Compressor(3))
-            stored = c.Wrap(metadata).ToArray();
+        using (var c = new ZstdCompressor(3))
+            stored = c.Compress(metadata);
         var result = new byte[h.MetadataOffset + stored.Length];
         layer.AsSpan(0, (int)h.MetadataOffset).CopyTo(result);
         stored.CopyTo(result, (int)h.MetadataOffset);
