@@ -64,7 +64,7 @@ public sealed class LayerReader : IDisposable
         _xattrsAt = _entriesAt + (int)_entryCount * LayerFormat.EntrySize;
         _poolAt = _xattrsAt + (int)_xattrCount * LayerFormat.XattrSize;
         Statistics = Validate(path);
-        _cache = new BlockCache(options.CacheBytes, LoadBlock);
+        _cache = new BlockCache(options.CacheBytes, header.BlockSize, LoadBlock);
     }
 
     /// <summary>
@@ -418,14 +418,15 @@ public sealed class LayerReader : IDisposable
             long pos = start + bytesRead;
             int block = (int)(pos >> _header.BlockSizeLog2);
             int inBlock = (int)(pos & (_header.BlockSize - 1));
-            byte[]? data = _cache.Get(block);
-            if (data is null || inBlock >= data.Length)
+            using var lease = _cache.Get(block);
+            var data = lease.Data;
+            if (!lease.Valid || inBlock >= data.Length)
             {
                 bytesRead = 0;
                 return EIO;
             }
             int n = Math.Min(want - bytesRead, data.Length - inBlock);
-            data.AsSpan(inBlock, n).CopyTo(destination[bytesRead..]);
+            data.Slice(inBlock, n).CopyTo(destination[bytesRead..]);
             bytesRead += n;
         }
         return 0;
@@ -545,10 +546,11 @@ public sealed class LayerReader : IDisposable
     }
 
     /// <summary>Reads, verifies and decompresses one block; null means EIO.</summary>
-    private byte[]? LoadBlock(int index)
+    /// <summary>Block <paramref name="index"/>, checked and decompressed into <paramref name="block"/> (the cache's buffer of BlockSize bytes); its length, or -1 for EIO.</summary>
+    private int LoadBlock(int index, byte[] block)
     {
         if ((uint)index >= (uint)_blockOffsets.Length)
-            return null;
+            return -1;
         uint stored = _blockStored[index];
         int size = (int)(stored & LayerFormat.StoredSizeMask);
         int length = (int)BlockLength(_header, index);
@@ -563,16 +565,16 @@ public sealed class LayerReader : IDisposable
             catch (IOException)
             {
                 // A failing disk or a file truncated under us: the read fails, the mount lives on.
-                return null;
+                return -1;
             }
             if (n != size || XxHash64.HashToUInt64(buffer.AsSpan(0, size)) != _blockHashes[index])
-                return null;
+                return -1;
             Volatile.Write(ref _blockVerified[index], 1);
-            byte[] data = GC.AllocateUninitializedArray<byte>(length);
+            var data = block.AsSpan(0, length);
             if ((stored & LayerFormat.StoredRawFlag) != 0)
             {
                 buffer.AsSpan(0, length).CopyTo(data);
-                return data;
+                return length;
             }
             ZstdDecompressor? decompressor = null;
             try
@@ -582,15 +584,15 @@ public sealed class LayerReader : IDisposable
                 // A frame that is not valid zstd or does not fill the block exactly is only
                 // possible if damaged bytes still match the checksum (a crafted file): EIO too.
                 if (!decompressor.TryDecompress(buffer.AsSpan(0, size), data))
-                    return null;
+                    return -1;
                 if ((stored & LayerFormat.X86FilterFlag) != 0)
                     X86BranchFilter.Decode(data);
-                return data;
+                return length;
             }
             catch (ZstdException)
             {
                 // No memory for a context: this read fails, the mount lives on.
-                return null;
+                return -1;
             }
             finally
             {
