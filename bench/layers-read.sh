@@ -10,6 +10,7 @@
 #        FIM_BENCH_WORKERS, FIM_BENCH_CACHE_MB (tuning knobs passed to the layer mount)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${RUNS:-5}
 LAUNCHER=$(realpath "${FIM_LAUNCHER:-out/launcher/flatimage}")
 WORK=${FIM_BENCH_WORK:-/tmp/fim-bench-layers}
@@ -34,13 +35,6 @@ mount_ours()   { "$LAUNCHER" fim-layer mount "$WORK/run.layer" "$WORK/ours" & OU
 umount_ours()  { kill -TERM "$OURS_PID"; wait "$OURS_PID" || true; OURS_PID=; }
 mount_squash() { squashfuse_ll "$WORK/run.sqfs" "$WORK/squash"; wait_mounted "$WORK/squash"; }
 umount_squash(){ umount "$WORK/squash"; }
-wait_mounted() {
-  for _ in $(seq 1 300); do
-    if awk -v d="$1" '$5==d {f=1} END {exit !f}' /proc/self/mountinfo; then stat -f "$1" >/dev/null; return 0; fi
-    sleep 0.05
-  done
-  echo "$1 did not get mounted" >&2; exit 1
-}
 cleanup() {
   if [ -n "$OURS_PID" ]; then kill -TERM "$OURS_PID" 2>/dev/null || true; fi
   umount -l "$WORK/squash" 2>/dev/null || true

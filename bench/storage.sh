@@ -16,6 +16,7 @@
 #        that program as a third case, see bench/python-start.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 repo=$PWD
 image=$(realpath "${1:-dist/debian.flatimage}")
 out=${OUT:-bench/results/storage.md}
@@ -39,7 +40,7 @@ as_user=(setpriv "--reuid=$uid" "--regid=$gid" --clear-groups --)
 # The image's merged read-only stack, exactly as a run mounts it, is the peers' tree.
 mkdir "$work/stack"
 "$image" fim-layer mount "$image" "$work/stack" & stack_pid=$!
-for _ in $(seq 300); do awk -v d="$work/stack" '$5==d {f=1} END {exit !f}' /proc/self/mountinfo && break; sleep 0.1; done
+wait_mounted "$work/stack"
 mksquashfs "$work/stack" "$work/tree.sqfs" -comp zstd -b 1M -noappend -quiet >/dev/null
 kill -TERM "$stack_pid"; wait "$stack_pid" || true
 cp "$image" "$work/debian.flatimage"

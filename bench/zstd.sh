@@ -20,6 +20,7 @@
 #   env: RUNS=5 BASE=ec4079f FIM_LAUNCHER=out/launcher/flatimage FIM_BENCH_WORK=/tmp/fim-bench-zstd
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${RUNS:-5}
 BASE=${BASE:-ec4079f}
 LAUNCHER=$(realpath "${FIM_LAUNCHER:-out/launcher/flatimage}")
@@ -94,13 +95,6 @@ done
 mkdir -p "$WORK/mnt"
 cp "$LAYER" "$WORK/run.layer"; cp "$WORK/tree.sqfs" "$WORK/run.sqfs"; sync
 PID=
-wait_mounted() {
-  for _ in $(seq 1 300); do
-    if awk -v d="$1" '$5==d {f=1} END {exit !f}' /proc/self/mountinfo; then stat -f "$1" >/dev/null; return 0; fi
-    sleep 0.05
-  done
-  echo "$1 did not get mounted" >&2; exit 1
-}
 mount_old()    { "$OLD" fim-layer mount "$WORK/run.layer" "$WORK/mnt" & PID=$!; wait_mounted "$WORK/mnt"; }
 mount_new()    { "$NEW" fim-layer mount "$WORK/run.layer" "$WORK/mnt" & PID=$!; wait_mounted "$WORK/mnt"; }
 umount_ours()  { kill -TERM "$PID"; wait "$PID" || true; PID=; }
