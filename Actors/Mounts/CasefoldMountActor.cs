@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Native.Fuse;
 using FlatImage.Runtime.Filesystems;
 
@@ -28,7 +29,8 @@ public sealed class CasefoldMountActor : ServedMountActor<CasefoldMount>
     public static Props Props(CasefoldMountOptions options, IActorRef? reportTo = null)
     {
         var holder = new MountHolder<CasefoldMount>();
-        return Akka.Actor.Props.Create(() => new CasefoldMountActor(options, reportTo, holder));
+        // Mounting waits for FUSE_INIT and unmounting for the session: on a thread of its own (ActorDispatchers.Blocking).
+        return Akka.Actor.Props.Create(() => new CasefoldMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
     }
 
     protected override CasefoldMount StartMount(Action<FuseWorkerFault> onFault)

@@ -60,9 +60,12 @@ public static class LayerCommand
         using var host = CommandActorHost.Start((system, registry) =>
             registry.TryRegister<LayerCommitActor>(system.ActorOf(LayerCommitActor.Props(), "commit")));
         var commit = host.Actor<LayerCommitActor>();
-        var request = new CommitLayer(context.ImagePath, mode, destination, LayerWriterOptions.FromEnvironment(),
-            new ProgressReporter(context.Error, "fim-layer commit"));
-        var result = commit.Ask<CommitLayerResult>(request, Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
+        CommitLayerResult result;
+        using (var progress = new ProgressReporter(context.Error, "fim-layer commit"))
+        {
+            var request = new CommitLayer(context.ImagePath, mode, destination, LayerWriterOptions.FromEnvironment(), progress);
+            result = commit.Ask<CommitLayerResult>(request, Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
+        }
         if (result.Placed)
         {
             context.Out.WriteLine(mode == CommitMode.Binary ? "Filesystem appended to binary without errors" : $"Layer saved to '{result.SavedTo}'");
@@ -84,7 +87,9 @@ public static class LayerCommand
             throw new CommandException($"Source '{source}' is not a directory", critical: false);
         context.Out.WriteLine($"Compress filesystem to '{output}'");
         context.Out.Flush();
-        var result = LayerWriter.Create(source, output, LayerWriterOptions.FromEnvironment(), new ProgressReporter(context.Error, "fim-layer create"));
+        LayerWriteResult result;
+        using (var progress = new ProgressReporter(context.Error, "fim-layer create"))
+            result = LayerWriter.Create(source, output, LayerWriterOptions.FromEnvironment(), progress);
         foreach (string skipped in result.SkippedPaths)
             context.Warn("fim-layer", $"Skipped '{skipped}'");
         context.Out.WriteLine("Filesystem created without errors");
