@@ -148,10 +148,7 @@ public static class DesktopIcon
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         var buffer = new byte[limit];
-        int read = 0;
-        while (read < limit && RandomAccess.Read(file, buffer.AsSpan(read), read) is var n && n > 0)
-            read += n;
-        return buffer[..read];
+        return buffer[..FullRead.At(file, buffer, 0)];
     }
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");

@@ -1,4 +1,5 @@
 using System.Text;
+using FlatImage.Native.Io;
 
 namespace FlatImage.Runtime.Desktop;
 
@@ -109,10 +110,7 @@ public static class DesktopInstaller
             if (RandomAccess.GetLength(file) != expected.Length)
                 return false;
             var actual = new byte[expected.Length];
-            int read = 0;
-            while (read < actual.Length && RandomAccess.Read(file, actual.AsSpan(read), read) is var n && n > 0)
-                read += n;
-            return read == actual.Length && actual.AsSpan().SequenceEqual(expected);
+            return FullRead.At(file, actual, 0) == actual.Length && actual.AsSpan().SequenceEqual(expected);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using FlatImage.Native.Io;
 
 namespace FlatImage.Runtime.Desktop;
 
@@ -23,10 +24,7 @@ public sealed record DesktopSetupFile(string Name, string IconSource, ImmutableA
             if (length > MaxFileBytes)
                 throw new DesktopIntegrationException($"File is too large, '{length}' bytes");
             bytes = new byte[length];
-            int read = 0;
-            while (read < bytes.Length && RandomAccess.Read(file, bytes.AsSpan(read), read) is var n && n > 0)
-                read += n;
-            bytes = bytes[..read];
+            bytes = bytes[..FullRead.At(file, bytes, 0)];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

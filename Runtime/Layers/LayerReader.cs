@@ -6,6 +6,7 @@ using System.Text;
 using FlatImage.Native.Compression;
 using FlatImage.Native.Interop;
 using Microsoft.Win32.SafeHandles;
+using FlatImage.Native.Io;
 
 namespace FlatImage.Runtime.Layers;
 
@@ -96,7 +97,7 @@ public sealed class LayerReader : IDisposable
             length = length < 0 ? available : throw new InvalidLayerException(path, $"the file ends before offset + length ({offset} + {length})");
 
         var headerBytes = new byte[LayerHeader.Size];
-        if (length < LayerHeader.Size || ReadAt(file, headerBytes, offset) != LayerHeader.Size)
+        if (length < LayerHeader.Size || FullRead.At(file, headerBytes, offset) != LayerHeader.Size)
             throw new InvalidLayerException(path, "too short for a layer header");
         if (LayerHeader.Check(headerBytes, out var header) is { } bad)
             throw new InvalidLayerException(path, bad);
@@ -109,7 +110,7 @@ public sealed class LayerReader : IDisposable
         if (header.BlockCount > 1u << 26)
             throw new InvalidLayerException(path, $"too many blocks ({header.BlockCount})");
         var index = new byte[header.BlockIndexSize];
-        if (ReadAt(file, index, offset + header.BlockIndexOffset) != index.Length)
+        if (FullRead.At(file, index, offset + header.BlockIndexOffset) != index.Length)
             throw new InvalidLayerException(path, "truncated block index");
         if (XxHash64.HashToUInt64(index) != header.BlockIndexChecksum)
             throw new InvalidLayerException(path, "block index checksum mismatch");
@@ -138,7 +139,7 @@ public sealed class LayerReader : IDisposable
         // Metadata: the stored size is bounded by the layer, the decompressed size by MaxMetadataSize
         // (checked in TryRead); zstd cannot expand beyond what the frame declares here.
         var storedMeta = new byte[header.MetadataStoredSize];
-        if (ReadAt(file, storedMeta, offset + header.MetadataOffset) != storedMeta.Length)
+        if (FullRead.At(file, storedMeta, offset + header.MetadataOffset) != storedMeta.Length)
             throw new InvalidLayerException(path, "truncated metadata");
         if (XxHash64.HashToUInt64(storedMeta) != header.MetadataChecksum)
             throw new InvalidLayerException(path, "metadata checksum mismatch");
@@ -158,19 +159,6 @@ public sealed class LayerReader : IDisposable
 
     private static long BlockLength(in LayerHeader header, long block)
         => Math.Min(header.BlockSize, header.StreamLength - (block << header.BlockSizeLog2));
-
-    private static int ReadAt(SafeFileHandle file, Span<byte> buffer, long offset)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = RandomAccess.Read(file, buffer[total..], offset + total);
-            if (n == 0)
-                break;
-            total += n;
-        }
-        return total;
-    }
 
     private static void CheckMetadataShape(byte[] meta, string path)
     {
@@ -528,7 +516,7 @@ public sealed class LayerReader : IDisposable
             byte[] buffer = ArrayPool<byte>.Shared.Rent(stored);
             try
             {
-                int n = ReadAt(_file, buffer.AsSpan(0, stored), _base + _blockOffsets[block]);
+                int n = FullRead.At(_file, buffer.AsSpan(0, stored), _base + _blockOffsets[block]);
                 if (n != stored || XxHash64.HashToUInt64(buffer.AsSpan(0, stored)) != _blockHashes[block])
                     return EIO;
             }
@@ -560,7 +548,7 @@ public sealed class LayerReader : IDisposable
             int n;
             try
             {
-                n = ReadAt(_file, buffer.AsSpan(0, size), _base + _blockOffsets[index]);
+                n = FullRead.At(_file, buffer.AsSpan(0, size), _base + _blockOffsets[index]);
             }
             catch (IOException)
             {

@@ -204,7 +204,7 @@ public static class LayerWriter
                 if (errno != 0)
                     throw new ErrnoException(errno, "open", Encoding.UTF8.GetString(c.Node.SourcePath));
                 Span<byte> magic = stackalloc byte[20];
-                int n = c.Node.Size > 0 ? ReadFull(handle, magic, 0) : 0;
+                int n = c.Node.Size > 0 ? FullRead.At(handle, magic, 0) : 0;
                 c.Kind = KindOf(magic[..n], c.Name);
                 c.AlreadyCompressed = c.Kind == CompressedKind;
                 // e_machine (offset 18): EM_386 = 3, EM_X86_64 = 62.
@@ -358,8 +358,8 @@ public static class LayerWriter
             while (pos < a.Size)
             {
                 int want = (int)Math.Min(128 * 1024, a.Size - pos);
-                int na = ReadFull(ha, ba.AsSpan(0, want), pos);
-                int nb = ReadFull(hb, bb.AsSpan(0, want), pos);
+                int na = FullRead.At(ha, ba.AsSpan(0, want), pos);
+                int nb = FullRead.At(hb, bb.AsSpan(0, want), pos);
                 if (na != want || nb != want || !ba.AsSpan(0, want).SequenceEqual(bb.AsSpan(0, want)))
                     return false;
                 pos += want;
@@ -371,19 +371,6 @@ public static class LayerWriter
             ArrayPool<byte>.Shared.Return(ba);
             ArrayPool<byte>.Shared.Return(bb);
         }
-    }
-
-    private static int ReadFull(SafeFileHandle handle, Span<byte> buffer, long offset)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = RandomAccess.Read(handle, buffer[total..], offset + total);
-            if (n == 0)
-                break;
-            total += n;
-        }
-        return total;
     }
 
     private static IOException ChangedWhileReading(LayerSourceNode node)
