@@ -41,6 +41,59 @@ public sealed class X86BranchFilterTests
         Assert.True(code.AsSpan(4, 4).SequenceEqual(code.AsSpan(41, 4)));
     }
 
+    /// <summary>
+    /// Layers already written must decode as before: the filter matches, byte for byte, the
+    /// plain scan it replaced (kept here as the reference), in both directions.
+    /// </summary>
+    [Fact]
+    public void Matches_the_byte_by_byte_reference_in_both_directions()
+    {
+        var random = new Random(12);
+        for (int round = 0; round < 500; round++)
+        {
+            var data = new byte[random.Next(0, 5000)];
+            random.NextBytes(data);
+            int density = random.Next(2, 200);
+            for (int i = 0; i < data.Length; i++)
+                if (random.Next(density) == 0)
+                    data[i] = (byte)(random.Next(2) == 0 ? 0xE8 : random.Next(3) == 0 ? 0xE9 : random.Next(2) == 0 ? 0x00 : 0xFF);
+            foreach (bool encode in new[] { true, false })
+            {
+                var expected = (byte[])data.Clone();
+                Reference(expected, encode);
+                var actual = (byte[])data.Clone();
+                if (encode) X86BranchFilter.Encode(actual); else X86BranchFilter.Decode(actual);
+                Assert.Equal(expected, actual);
+            }
+        }
+    }
+
+    private static void Reference(byte[] data, bool encode)
+    {
+        int end = data.Length - 4;
+        int i = 0;
+        while (i < end)
+        {
+            if ((data[i] & 0xFE) != 0xE8)
+            {
+                i++;
+                continue;
+            }
+            byte top = data[i + 4];
+            if (top is 0x00 or 0xFF)
+            {
+                uint v = data[i + 1] | ((uint)data[i + 2] << 8) | ((uint)data[i + 3] << 16) | (top == 0xFF ? 1u << 24 : 0);
+                uint position = (uint)(i + 5);
+                v = (encode ? v + position : v - position) & 0x1FF_FFFF;
+                data[i + 1] = (byte)v;
+                data[i + 2] = (byte)(v >> 8);
+                data[i + 3] = (byte)(v >> 16);
+                data[i + 4] = (v & (1u << 24)) != 0 ? (byte)0xFF : (byte)0x00;
+            }
+            i += 5;
+        }
+    }
+
     private static void WriteCall(byte[] code, int at, int target)
     {
         code[at] = 0xE8;
