@@ -5,8 +5,8 @@ using System.IO.Hashing;
 using System.Text;
 using FlatImage.Native.Compression;
 using FlatImage.Native.Interop;
-using Microsoft.Win32.SafeHandles;
 using FlatImage.Native.Io;
+using Microsoft.Win32.SafeHandles;
 
 namespace FlatImage.Runtime.Layers;
 
@@ -516,24 +516,40 @@ public sealed class LayerReader : IDisposable
             byte[] buffer = ArrayPool<byte>.Shared.Rent(stored);
             try
             {
-                int n = FullRead.At(_file, buffer.AsSpan(0, stored), _base + _blockOffsets[block]);
-                if (n != stored || XxHash64.HashToUInt64(buffer.AsSpan(0, stored)) != _blockHashes[block])
+                if (!ReadStored(block, buffer.AsSpan(0, stored)))
                     return EIO;
-            }
-            catch (IOException)
-            {
-                return EIO;
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
-            Volatile.Write(ref _blockVerified[block], 1);
         }
         return 0;
     }
 
-    /// <summary>Reads, verifies and decompresses one block; null means EIO.</summary>
+    /// <summary>
+    /// Block <paramref name="index"/>'s stored bytes, read into <paramref name="stored"/> (exactly
+    /// their length) and checked against the index's checksum; false (EIO) when they cannot be read
+    /// or do not match. A block that matched is marked verified.
+    /// </summary>
+    private bool ReadStored(int index, Span<byte> stored)
+    {
+        try
+        {
+            if (FullRead.At(_file, stored, _base + _blockOffsets[index]) != stored.Length)
+                return false;
+        }
+        catch (IOException)
+        {
+            // A failing disk or a file truncated under us: the read fails, the mount lives on.
+            return false;
+        }
+        if (XxHash64.HashToUInt64(stored) != _blockHashes[index])
+            return false;
+        Volatile.Write(ref _blockVerified[index], 1);
+        return true;
+    }
+
     /// <summary>Block <paramref name="index"/>, checked and decompressed into <paramref name="block"/> (the cache's buffer of BlockSize bytes); its length, or -1 for EIO.</summary>
     private int LoadBlock(int index, byte[] block)
     {
@@ -545,19 +561,8 @@ public sealed class LayerReader : IDisposable
         byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
-            int n;
-            try
-            {
-                n = FullRead.At(_file, buffer.AsSpan(0, size), _base + _blockOffsets[index]);
-            }
-            catch (IOException)
-            {
-                // A failing disk or a file truncated under us: the read fails, the mount lives on.
+            if (!ReadStored(index, buffer.AsSpan(0, size)))
                 return -1;
-            }
-            if (n != size || XxHash64.HashToUInt64(buffer.AsSpan(0, size)) != _blockHashes[index])
-                return -1;
-            Volatile.Write(ref _blockVerified[index], 1);
             var data = block.AsSpan(0, length);
             if ((stored & LayerFormat.StoredRawFlag) != 0)
             {
