@@ -3,7 +3,6 @@ using Akka.Event;
 using FlatImage.Actors.Hosting;
 using FlatImage.Actors.Processes;
 using FlatImage.Native.Fuse;
-using FlatImage.Native.Interop;
 using FlatImage.Native.Spawn;
 using FlatImage.Runtime.Instances;
 

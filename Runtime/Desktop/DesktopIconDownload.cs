@@ -1,4 +1,3 @@
-using FlatImage.Native.Interop;
 using FlatImage.Native.Spawn;
 using FlatImage.Runtime.Tools;
 

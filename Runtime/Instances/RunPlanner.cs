@@ -92,7 +92,9 @@ public static class RunPlanner
         };
 
         // docs/cli.md §9: the default shell is the bundled bash; an image without a bundle has only the guest's sh to offer.
-        string? bundledBash = bundledBin is not null && File.Exists(Path.Combine(bundledBin, "bash")) ? Path.Combine(bundledBin, "bash") : null;
+        string? bundledBash = bundledBin is not null ? Path.Combine(bundledBin, "bash") : null;
+        if (bundledBash is not null && !File.Exists(bundledBash))
+            bundledBash = null;
         var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundledBash ?? "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
         var layers = LayerStack.Resolve(imagePath, warn);

@@ -212,8 +212,10 @@ public sealed class PortalSession : IDisposable
     /// <returns>the process's raw wait status.</returns>
     private int RelaySignalsUntilExit(ChildProcess child)
     {
-        while (_connection.WaitForExitOrFrame(child) is null)
+        while (true)
         {
+            if (_connection.WaitForExitOrFrame(child) is { } status)
+                return status;
             bool deliverable;
             try
             {
@@ -233,7 +235,6 @@ public sealed class PortalSession : IDisposable
                 return child.WaitForExit(Timeout.InfiniteTimeSpan)!.Value;
             }
         }
-        return child.ExitStatus!.Value;
     }
 
     /// <summary>A name with a slash is a path (relative to the caller's directory); otherwise the first executable file on <paramref name="searchPath"/>.</summary>
