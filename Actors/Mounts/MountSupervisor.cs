@@ -77,6 +77,7 @@ public sealed class MountSupervisor : ReceiveActor
             // A FUSE overlay daemon reads through this mount: checking each file's blocks when it
             // opens it keeps a damaged block an EIO all the way up (LayerFileSystemOptions.VerifyOnOpen).
             VerifyOnOpen = _plan.Overlay != OverlayKind.Bwrap,
+            StartProfilePath = _plan.StartProfilePath,
         }), "layers");
         Context.Watch(_layers);
     }

@@ -19,9 +19,12 @@ public static class LayerCommand
         switch (op)
         {
             case "create":
-                if (args.Remaining != 2)
+            {
+                var (positional, profile) = TakeProfileOption(args.Rest());
+                if (positional.Count != 2)
                     throw new CommandException("create requires exactly two arguments (/path/to/dir /path/to/file.layer)");
-                return Create(context, args.Next()!, args.Next()!);
+                return Create(context, positional[0], positional[1], profile as ProfileChoice.File);
+            }
             case "add":
                 if (args.Remaining != 1)
                     throw new CommandException("add requires exactly one argument (/path/to/file.layer)");
@@ -33,8 +36,9 @@ public static class LayerCommand
                 string? destination = null;
                 if (mode == "file" && (destination = args.Next()) is null)
                     throw new CommandException("Missing path for 'file' operation");
-                args.End("fim-layer commit");
-                return Commit(context, mode switch { "binary" => CommitMode.Binary, "layer" => CommitMode.Layer, _ => CommitMode.File }, destination);
+                var (trailing, choice) = TakeProfileOption(args.Rest());
+                new ArgumentCursor(args.Command, [.. trailing], 0).End("fim-layer commit");
+                return Commit(context, mode switch { "binary" => CommitMode.Binary, "layer" => CommitMode.Layer, _ => CommitMode.File }, destination, choice);
             case "mount":
                 return LayerMountCommand.Run(context, args);
             case "list":
@@ -55,15 +59,21 @@ public static class LayerCommand
     /// confirmation lines (docs/cli.md §1.4): the placement line as soon as the layer is durable, the
     /// erase line only when the writable layer was emptied too.
     /// </summary>
-    private static int Commit(CommandContext context, CommitMode mode, string? destination)
+    private static int Commit(CommandContext context, CommitMode mode, string? destination, ProfileChoice? profile)
     {
+        // Without an option the commit takes the data directory's profile itself (LayerCommit.Run).
+        var options = LayerWriterOptions.FromEnvironment();
+        if (profile is ProfileChoice.File file)
+            options = options with { StartProfile = LoadProfile(file.Path) };
+        else if (profile is ProfileChoice.None)
+            options = options with { StartProfile = StartProfile.Empty };
         using var host = CommandActorHost.Start((system, registry) =>
             registry.TryRegister<LayerCommitActor>(system.ActorOf(LayerCommitActor.Props(), "commit")));
         var commit = host.Actor<LayerCommitActor>();
         CommitLayerResult result;
         using (var progress = new ProgressReporter(context.Error, "fim-layer commit"))
         {
-            var request = new CommitLayer(context.ImagePath, mode, destination, LayerWriterOptions.FromEnvironment(), progress);
+            var request = new CommitLayer(context.ImagePath, mode, destination, options, progress);
             result = commit.Ask<CommitLayerResult>(request, Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
         }
         if (result.Placed)
@@ -79,21 +89,73 @@ public static class LayerCommand
         return 0;
     }
 
-    private static int Create(CommandContext context, string source, string output)
+    private static int Create(CommandContext context, string source, string output, ProfileChoice.File? profileFile)
     {
         if (!Path.Exists(source))
             throw new CommandException($"Source directory '{source}' does not exist", critical: false);
         if (!Directory.Exists(source))
             throw new CommandException($"Source '{source}' is not a directory", critical: false);
+        var options = LayerWriterOptions.FromEnvironment();
+        if (profileFile is not null)
+            options = options with { StartProfile = LoadProfile(profileFile.Path) };
         context.Out.WriteLine($"Compress filesystem to '{output}'");
         context.Out.Flush();
         LayerWriteResult result;
         using (var progress = new ProgressReporter(context.Error, "fim-layer create"))
-            result = LayerWriter.Create(source, output, LayerWriterOptions.FromEnvironment(), progress);
+            result = LayerWriter.Create(source, output, options, progress);
         foreach (string skipped in result.SkippedPaths)
             context.Warn("fim-layer", $"Skipped '{skipped}'");
+        if (profileFile is not null && result.ProfileBytes == 0)
+            context.Warn("fim-layer", $"No file of the start profile '{profileFile.Path}' is in '{source}'");
         context.Out.WriteLine("Filesystem created without errors");
         return 0;
+    }
+
+    /// <summary>How a create or commit was told to use a start profile (docs/cli.md §13.3, §13.6).</summary>
+    private abstract record ProfileChoice
+    {
+        /// <summary><c>--profile &lt;file&gt;</c>.</summary>
+        public sealed record File(string Path) : ProfileChoice;
+
+        /// <summary><c>--no-profile</c>: none, not even the data directory's.</summary>
+        public sealed record None : ProfileChoice;
+    }
+
+    /// <summary>
+    /// Takes <c>--profile &lt;file&gt;</c> or <c>--no-profile</c> out of <paramref name="args"/>, wherever
+    /// they stand; the rest keeps its order. A <c>--profile</c> with no file after it is a usage error.
+    /// </summary>
+    private static (List<string> Others, ProfileChoice? Choice) TakeProfileOption(string[] args)
+    {
+        var rest = new List<string>();
+        ProfileChoice? choice = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--profile")
+            {
+                if (i + 1 >= args.Length)
+                    throw new CommandException("--profile requires a path (/path/to/start-profile)");
+                choice = new ProfileChoice.File(args[++i]);
+            }
+            else if (args[i] == "--no-profile")
+                choice = new ProfileChoice.None();
+            else
+                rest.Add(args[i]);
+        }
+        return (rest, choice);
+    }
+
+    /// <summary>A start profile file named on the command line; one error line when it cannot be read.</summary>
+    private static StartProfile LoadProfile(string path)
+    {
+        try
+        {
+            return StartProfile.Load(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandException($"Failed to read start profile '{path}'", critical: false);
+        }
     }
 
     private static int Add(CommandContext context, string input)

@@ -80,6 +80,9 @@ public static class RunCommand
             {
                 host.Stop();
                 Log.Debug("actor system down at {Ms} ms", clock.ElapsedMilliseconds);
+                // The layer mount wrote the profile when it stopped (FIM_PROFILE=1, docs/cli.md §7).
+                if (plan.StartProfilePath is { } profile && File.Exists(profile))
+                    context.Error.WriteLine($"I::{commandWord}::Start profile saved to '{profile}'");
             }
         }
         finally

@@ -61,6 +61,21 @@ public static partial class LayerCommit
         if (mode == CommitMode.File && Path.Exists(target))
             throw new CommitException("Destination file already exists");
 
+        // The data directory's start profile (a FIM_PROFILE=1 run's record) orders the new layer,
+        // unless the caller chose one (or none: an empty profile).
+        string profile = Path.Combine(data, StartProfile.FileName);
+        if (options.StartProfile is null && File.Exists(profile))
+        {
+            try
+            {
+                options = options with { StartProfile = StartProfile.Load(profile) };
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CommitException($"Failed to read start profile '{profile}'");
+            }
+        }
+
         string upper = Path.Combine(data, "root");
         Directory.CreateDirectory(upper);
         string tmpDir = Path.Combine(data, "tmp");

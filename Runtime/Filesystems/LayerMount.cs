@@ -17,8 +17,11 @@ public sealed class LayerMount : IServedMount, IDisposable
     private readonly object _gate = new();
     private bool _disposed; // protected by _gate
 
-    private LayerMount(LayerMountOptions options, IReadOnlyList<LayerReader> readers, FuseMount mount, FuseSession session)
+    private readonly StartProfileRecorder? _recorder;
+
+    private LayerMount(LayerMountOptions options, IReadOnlyList<LayerReader> readers, FuseMount mount, FuseSession session, StartProfileRecorder? recorder)
     {
+        _recorder = recorder;
         Options = options;
         Readers = readers;
         Mount = mount;
@@ -61,7 +64,8 @@ public sealed class LayerMount : IServedMount, IDisposable
                 ?? (root ? LayerFileSystemOptions.RealOwners : LayerFileSystemOptions.PresentOwner(Unistd.geteuid(), Unistd.getegid()));
             if (options.VerifyOnOpen)
                 fsOptions = fsOptions with { VerifyOnOpen = true };
-            IFuseFileSystem fs = options.Merged ? new MergedFileSystem(readers, fsOptions) : new LayerFileSystem(readers[0], fsOptions);
+            var recorder = options.Merged && options.StartProfilePath is not null ? new StartProfileRecorder() : null;
+            IFuseFileSystem fs = options.Merged ? new MergedFileSystem(readers, fsOptions, recorder) : new LayerFileSystem(readers[0], fsOptions);
             mount = FuseMount.Mount(new FuseMountOptions(options.Mountpoint)
             {
                 FsName = options.FsName,
@@ -83,7 +87,11 @@ public sealed class LayerMount : IServedMount, IDisposable
             // After INIT: its reply lowers the window to max_readahead (FuseMount.TrySetReadAhead).
             if (options.ReadAheadKilobytes > 0)
                 mount.TrySetReadAhead(options.ReadAheadKilobytes);
-            return new LayerMount(options, readers, mount, session);
+            // The mount is usable: from here the start profile regions are decompressed ahead,
+            // while the sandbox is set up, instead of on the boot's first reads.
+            foreach (var reader in readers)
+                reader.StartPrefetch();
+            return new LayerMount(options, readers, mount, session, recorder);
         }
         catch
         {
@@ -143,6 +151,18 @@ public sealed class LayerMount : IServedMount, IDisposable
             _disposed = true;
         }
         TearDown(Mount, Session, Readers, log);
+        // After the unmount: no read can come in any more, the recording is complete.
+        if (_recorder is not null && Options.StartProfilePath is { } profile)
+        {
+            try
+            {
+                StartProfile.Write(profile, _recorder.Paths());
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log($"start profile not written to {profile}: {e.Message}");
+            }
+        }
     }
 
     public void Dispose() => Stop(_ => { });

@@ -56,6 +56,12 @@ public sealed record LayerMountOptions(IReadOnlyList<LayerLocation> Layers, stri
     /// <summary>How long to wait for the kernel's FUSE_INIT after mounting.</summary>
     public TimeSpan InitTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Record a start profile (FIM_PROFILE=1, merged mounts only): the files the run reads, written
+    /// to this path when the mount is stopped (<see cref="StartProfileRecorder"/>). Null: no recording.
+    /// </summary>
+    public string? StartProfilePath { get; init; }
+
     /// <summary>Test hook, see <see cref="FuseSessionOptions.FaultInjector"/>.</summary>
     public Func<fuse_opcode, bool>? FaultInjector { get; init; }
 }

@@ -45,6 +45,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
     private readonly bool _verifyOnOpen;
     private readonly ConcurrentDictionary<ulong, MergedDirectory> _directories = new();
     private readonly fuse_kstatfs _statfs;
+    private readonly StartProfileRecorder? _recorder; // FIM_PROFILE=1 only
 
     // Per-thread scratch for single-provider listings (see LayerFileSystem's t_cursor).
     [ThreadStatic] private static DirectoryEntryCursor? t_cursor;
@@ -52,9 +53,12 @@ public sealed class MergedFileSystem : IFuseFileSystem
     /// <summary>
     /// Serves <paramref name="bottomFirst"/> (docs/cli.md §13.1 order; the caller keeps the readers and
     /// disposes them after the session). O(layers) work: directories are resolved on demand.
+    /// <paramref name="recorder"/>, when given, is told every name handed to the kernel and every
+    /// file read (a run recording its start profile).
     /// </summary>
-    public MergedFileSystem(IReadOnlyList<LayerReader> bottomFirst, LayerFileSystemOptions? options = null)
+    public MergedFileSystem(IReadOnlyList<LayerReader> bottomFirst, LayerFileSystemOptions? options = null, StartProfileRecorder? recorder = null)
     {
+        _recorder = recorder;
         ArgumentNullException.ThrowIfNull(bottomFirst);
         if (bottomFirst.Count == 0)
             throw new ArgumentException("a merged view needs at least one layer", nameof(bottomFirst));
@@ -123,6 +127,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
             ulong node = NodeOf(p.Layer, child);
             if (inode.Type == LayerFileType.Directory && !_directories.ContainsKey(node))
                 _directories.TryAdd(node, new MergedDirectory(node, dir.Node, ChildProviders(providers, k, child, inode.Opaque, name)));
+            _recorder?.Named(node, header.nodeid, name);
             LayerAttributes.Fill(in inode, node, _uid, _gid, out var attr);
             reply.Entry(node, in attr);
             return 0;
@@ -181,6 +186,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
         var buffer = reply.DataBuffer();
         int errno = _layers[layer].Read(ino, (long)arg.offset, buffer, out int read);
         if (errno != 0) return errno;
+        _recorder?.Read(header.nodeid);
         reply.CommitData(read);
         return 0;
     }
@@ -373,6 +379,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
                 // Below a one-layer directory, every directory is a one-layer directory.
                 if (inode.Type == LayerFileType.Directory && !_directories.ContainsKey(child))
                     _directories.TryAdd(child, new MergedDirectory(child, dir.Node, [new Provider(p.Layer, cursor.Ino)]));
+                _recorder?.Named(child, dir.Node, cursor.Name);
                 LayerAttributes.Fill(in inode, child, _uid, _gid, out var attr);
                 if (!reply.AddDirentPlus(child, in attr, next, cursor.Name)) return 0;
             }
@@ -390,6 +397,7 @@ public sealed class MergedFileSystem : IFuseFileSystem
             if (plus)
             {
                 if (!_layers[e.Layer].TryGetInode(e.Ino, out var inode)) return Errno.EIO;
+                _recorder?.Named(e.Node, dir.Node, e.Name);
                 LayerAttributes.Fill(in inode, e.Node, _uid, _gid, out var attr);
                 if (!reply.AddDirentPlus(e.Node, in attr, next, e.Name)) return 0;
             }

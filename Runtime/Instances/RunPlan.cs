@@ -40,6 +40,12 @@ public sealed record RunPlan(
     /// <summary>The bundled bash (docs/cli.md §9: the default shell, and the one that runs a command through the shell); null when <see cref="BundledBin"/> has none.</summary>
     public string? BundledBash { get; init; }
 
+    /// <summary>
+    /// FIM_PROFILE=1: where the run's start profile goes (the data directory's
+    /// <see cref="Layers.StartProfile.FileName"/>); null when the run does not record one.
+    /// </summary>
+    public string? StartProfilePath { get; init; }
+
     /// <summary>The run may call host commands through fim_portal (docs/cli.md §16b).</summary>
     public bool HostPortal => Config.Permissions.HasFlag(Permissions.Portal);
 

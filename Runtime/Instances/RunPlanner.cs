@@ -143,7 +143,22 @@ public static class RunPlanner
             Origin = request.FromBoot ? "fim" : request.AsRoot ? "fim-root" : "fim-exec",
             BundledBin = bundledBin,
             BundledBash = bundledBash,
+            StartProfilePath = StartProfilePath(paths),
         };
+    }
+
+    /// <summary>
+    /// FIM_PROFILE=1 (exactly): the run records its start profile into the data directory. A
+    /// profile left by an earlier recording goes now, so the file that is there after the run is
+    /// this run's record or nothing (docs/cli.md §7).
+    /// </summary>
+    private static string? StartProfilePath(InstancePaths paths)
+    {
+        if (Environment.GetEnvironmentVariable("FIM_PROFILE") != "1")
+            return null;
+        string path = Path.Combine(paths.DataDirectory, Layers.StartProfile.FileName);
+        File.Delete(path);
+        return path;
     }
 
     /// <summary>

@@ -21,6 +21,14 @@ namespace FlatImage.Runtime.Layers;
 /// File data is read with pread from the layer's byte range; each block is checked against its
 /// checksum before decompression, so corruption reads as EIO, never as wrong bytes.
 /// The methods return 0 or a positive errno and never throw on bad data.
+///
+/// A layer with a start profile region (docs/layers.md "Start profile") keeps that region's small
+/// blocks in a cache of their own, with buffers of their size, and <see cref="StartPrefetch"/>
+/// decompresses them ahead on one background thread: as many as that cache holds, in the order
+/// the boot read them. Prefetching goes through the same cache and loader as a read, so a read
+/// that wants a block the prefetcher is loading waits for that block only (the cache's per-block
+/// lock), a read of another block never waits for it, and a damaged block is not cached by
+/// either: it stays EIO for every read.
 /// </summary>
 public sealed class LayerReader : IDisposable
 {
@@ -40,7 +48,13 @@ public sealed class LayerReader : IDisposable
     private readonly ulong[] _blockHashes;
     private readonly int[] _blockVerified;  // 1 once the block's stored bytes matched its checksum; races only repeat a check
     private readonly BlockCache _cache;
+    private readonly BlockCache? _profileCache;    // the start profile region's blocks; null without one
+    private readonly int _profileBlocks;           // blocks below this index are the start profile region's
+    private readonly int _prefetchBlocks;          // how many of them the prefetcher loads: what _profileCache holds
     private readonly ConcurrentBag<ZstdDecompressor> _decompressors = new();
+    private readonly CancellationTokenSource _stopPrefetch = new();
+    private Thread? _prefetcher;                   // set once by StartPrefetch
+    private int _prefetched;
 
     public ulong InodeCount { get; }
     public LayerStatistics Statistics { get; }
@@ -66,6 +80,13 @@ public sealed class LayerReader : IDisposable
         _poolAt = _xattrsAt + (int)_xattrCount * LayerFormat.XattrSize;
         Statistics = Validate(path);
         _cache = new BlockCache(options.CacheBytes, header.BlockSize, LoadBlock);
+        if (header.HasProfile)
+        {
+            _profileBlocks = (int)header.ProfileBlockCount;
+            long capacity = Math.Min(options.ProfileCacheBytes, (long)_profileBlocks * header.ProfileBlockSize);
+            _profileCache = new BlockCache(capacity, header.ProfileBlockSize, LoadBlock);
+            _prefetchBlocks = (int)Math.Min(_profileBlocks, capacity / header.ProfileBlockSize);
+        }
     }
 
     /// <summary>
@@ -125,7 +146,7 @@ public sealed class LayerReader : IDisposable
             stored[i] = BinaryPrimitives.ReadUInt32LittleEndian(index.AsSpan(i * 12));
             hashes[i] = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(i * 12 + 4));
             long size = stored[i] & LayerFormat.StoredSizeMask;
-            long expected = BlockLength(header, i);
+            long expected = header.BlockLength(i);
             bool raw = (stored[i] & LayerFormat.StoredRawFlag) != 0;
             bool filtered = (stored[i] & LayerFormat.X86FilterFlag) != 0;
             if (size == 0 || size > bound || (raw && (size != expected || filtered)))
@@ -156,9 +177,6 @@ public sealed class LayerReader : IDisposable
         CheckMetadataShape(meta, path);
         return new LayerReader(file, offset, header, meta, offsets, stored, hashes, options, path);
     }
-
-    private static long BlockLength(in LayerHeader header, long block)
-        => Math.Min(header.BlockSize, header.StreamLength - (block << header.BlockSizeLog2));
 
     private static void CheckMetadataShape(byte[] meta, string path)
     {
@@ -403,10 +421,8 @@ public sealed class LayerReader : IDisposable
         int want = (int)Math.Min(destination.Length, size - offset);
         while (bytesRead < want)
         {
-            long pos = start + bytesRead;
-            int block = (int)(pos >> _header.BlockSizeLog2);
-            int inBlock = (int)(pos & (_header.BlockSize - 1));
-            using var lease = _cache.Get(block);
+            int block = _header.BlockAt(start + bytesRead, out int inBlock);
+            using var lease = CacheFor(block).Get(block);
             var data = lease.Data;
             if (!lease.Valid || inBlock >= data.Length)
             {
@@ -507,7 +523,7 @@ public sealed class LayerReader : IDisposable
         if (size == 0)
             return 0;
         long start = (long)BinaryPrimitives.ReadUInt64LittleEndian(r[40..]);
-        int first = (int)(start >> _header.BlockSizeLog2), last = (int)((start + size - 1) >> _header.BlockSizeLog2);
+        int first = _header.BlockAt(start, out _), last = _header.BlockAt(start + size - 1, out _);
         for (int block = first; block <= last; block++)
         {
             if (Volatile.Read(ref _blockVerified[block]) != 0)
@@ -557,7 +573,7 @@ public sealed class LayerReader : IDisposable
             return -1;
         uint stored = _blockStored[index];
         int size = (int)(stored & LayerFormat.StoredSizeMask);
-        int length = (int)BlockLength(_header, index);
+        int length = (int)_header.BlockLength(index);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
@@ -599,8 +615,53 @@ public sealed class LayerReader : IDisposable
         }
     }
 
+    private BlockCache CacheFor(int block) => block < _profileBlocks ? _profileCache! : _cache;
+
+    /// <summary>Whether the layer has a start profile region.</summary>
+    public bool HasStartProfile => _profileCache is not null;
+
+    /// <summary>Start profile blocks decompressed by <see cref="Prefetch"/> so far (for tests and logs).</summary>
+    public int PrefetchedBlocks => Volatile.Read(ref _prefetched);
+
+    /// <summary>
+    /// Starts decompressing the start profile region on a background thread, once; nothing
+    /// without a region. Called when the mount is up: the boot's first reads come a few
+    /// milliseconds later (the sandbox's set-up), which is the time this wins.
+    /// </summary>
+    public void StartPrefetch()
+    {
+        if (_profileCache is null || _prefetchBlocks == 0 || _prefetcher is not null)
+            return;
+        // A plain thread, not the pool: it is one short burst of CPU per mount, and must not
+        // wait behind (or hold up) pool work the run's actors and FUSE replies queue meanwhile.
+        var thread = new Thread(Prefetch) { IsBackground = true, Name = "fim-prefetch" };
+        _prefetcher = thread;
+        thread.Start();
+    }
+
+    /// <summary>
+    /// Loads the start profile region's blocks into its cache, first read first, as many as the
+    /// cache holds; stops early when the reader is disposed. A damaged block is skipped (not
+    /// cached): the read that needs it gets EIO as without prefetching.
+    /// </summary>
+    public void Prefetch()
+    {
+        if (_profileCache is null)
+            return;
+        var stop = _stopPrefetch.Token;
+        for (int block = 0; block < _prefetchBlocks && !stop.IsCancellationRequested; block++)
+        {
+            using var lease = _profileCache.Get(block);
+            if (lease.Valid)
+                Interlocked.Increment(ref _prefetched);
+        }
+    }
+
     public void Dispose()
     {
+        // The prefetcher reads the file: it stops (after at most the block in hand) before the file closes.
+        _stopPrefetch.Cancel();
+        _prefetcher?.Join();
         _file.Dispose();
         while (_decompressors.TryTake(out var d))
             d.Dispose();

@@ -11,4 +11,11 @@ public sealed record LayerReaderOptions
     /// mostly costs the launcher's memory (bench/results/start.md).
     /// </summary>
     public long CacheBytes { get; init; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Upper bound for the start profile region's own cache (small blocks, small buffers), and so
+    /// for what is decompressed ahead at mount: the region's first blocks up to this many bytes.
+    /// A shell's start reads 2-3 MiB, Python's about 10 (bench/results/profile.md).
+    /// </summary>
+    public long ProfileCacheBytes { get; init; } = 16L * 1024 * 1024;
 }

@@ -7,4 +7,8 @@ namespace FlatImage.Runtime.Layers;
 /// </summary>
 public sealed record LayerWriteResult(
     long LayerBytes, long Inodes, long UniqueFiles, long DuplicateFiles, long InputBytes,
-    long StoredDataBytes, long BlockCount, IReadOnlyList<string> SkippedPaths);
+    long StoredDataBytes, long BlockCount, IReadOnlyList<string> SkippedPaths)
+{
+    /// <summary>Bytes of the start profile region (the profiled files' contents); 0 without one.</summary>
+    public long ProfileBytes { get; init; }
+}

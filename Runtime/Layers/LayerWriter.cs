@@ -22,6 +22,8 @@ namespace FlatImage.Runtime.Layers;
 ///    every candidate;
 /// 4. order the unique contents by kind, name and size, so similar data sits close together in
 ///    one stream, and cut that stream into fixed-size blocks (small files share blocks);
+///    with a <see cref="StartProfile"/>, the files it names come first, in its order, cut into
+///    smaller blocks (the start profile region, docs/layers.md "Start profile");
 /// 5. compress blocks on worker threads through a bounded queue that keeps output in order,
 ///    then write the block index and the compressed metadata, and finally the header.
 /// </summary>
@@ -90,6 +92,11 @@ public static class LayerWriter
         // Step 4: order and lay out the stream.
         var unique = contents.Where(c => c.DuplicateOf is null).ToList();
         unique.Sort(CompareForLocality);
+        // The start profile's files go first, in the order the boot read them (step 4b).
+        long profileLength = PlaceProfileFirst(root, options.StartProfile, contents, unique);
+        int profileLog2 = profileLength > 0 ? System.Numerics.BitOperations.Log2((uint)options.ProfileBlockSize) : 0;
+        if (profileLength > 0 && (options.ProfileBlockSize != 1 << profileLog2 || profileLog2 < LayerHeader.MinProfileBlockSizeLog2 || profileLog2 > blockLog2))
+            throw new ArgumentOutOfRangeException(nameof(options), $"start profile block size must be a power of two from 4 KiB to the block size, not {options.ProfileBlockSize}");
         long streamLength = 0;
         foreach (var c in unique)
         {
@@ -108,7 +115,7 @@ public static class LayerWriter
         long start = output.Position;
         output.Write(new byte[LayerHeader.Size]);
         // Step 5: blocks.
-        var blocks = WriteBlocks(unique, streamLength, options, threads, output, progress, ct);
+        var blocks = WriteBlocks(unique, streamLength, profileLength, options, threads, output, progress, ct);
         long dataSize = output.Position - start - LayerHeader.Size;
 
         long indexOffset = output.Position - start;
@@ -146,6 +153,8 @@ public static class LayerWriter
             MetadataStoredSize = storedMetadata.Length,
             MetadataSize = metadata.Length,
             MetadataChecksum = XxHash64.HashToUInt64(storedMetadata),
+            ProfileBlockSizeLog2 = profileLog2,
+            ProfileLength = profileLength,
         };
         var headerBytes = new byte[LayerHeader.Size];
         header.Write(headerBytes);
@@ -155,7 +164,41 @@ public static class LayerWriter
 
         long inputBytes = contents.Sum(c => c.Node.Size);
         return new LayerWriteResult(end - start, inodeCount, unique.Count, contents.Count - unique.Count,
-            inputBytes, streamLength, blocks.Count, skipped);
+            inputBytes, streamLength, blocks.Count, skipped)
+        {
+            ProfileBytes = profileLength,
+        };
+    }
+
+    /// <summary>
+    /// Moves the contents the start profile names to the front of <paramref name="unique"/>, in the
+    /// profile's order (a duplicate stands for the content it shares; empty files hold no bytes);
+    /// returns their total length: the start profile region. Zero without a profile or when none
+    /// of its paths is a regular file of this tree.
+    /// </summary>
+    private static long PlaceProfileFirst(LayerSourceNode root, StartProfile? profile, List<Content> contents, List<Content> unique)
+    {
+        if (profile is null || profile.Paths.Count == 0)
+            return 0;
+        var byNode = new Dictionary<LayerSourceNode, Content>(ReferenceEqualityComparer.Instance);
+        foreach (var c in contents)
+            byNode[c.Node] = c;
+        var first = new List<Content>();
+        var placed = new HashSet<Content>(ReferenceEqualityComparer.Instance);
+        foreach (var node in profile.Resolve(root))
+        {
+            // Files dropped as unreadable are no longer in the tree, so every node found is here.
+            if (!byNode.TryGetValue(node, out var c))
+                continue;
+            c = c.DuplicateOf ?? c;
+            if (c.Node.Size > 0 && placed.Add(c))
+                first.Add(c);
+        }
+        if (first.Count == 0)
+            return 0;
+        unique.RemoveAll(placed.Contains);
+        unique.InsertRange(0, first);
+        return first.Sum(c => c.Node.Size);
     }
 
     /// <summary>One distinct regular file (hard links share it) and where its bytes go.</summary>
@@ -387,7 +430,7 @@ public static class LayerWriter
     /// which bounds memory to about two raw and two compressed blocks per thread.
     /// A BlockingCollection is used because the whole build is synchronous.
     /// </summary>
-    private static List<BlockResult> WriteBlocks(List<Content> unique, long streamLength, LayerWriterOptions options,
+    private static List<BlockResult> WriteBlocks(List<Content> unique, long streamLength, long profileLength, LayerWriterOptions options,
         int threads, Stream output, IProgress<LayerProgress>? progress, CancellationToken ct)
     {
         var results = new List<BlockResult>();
@@ -404,7 +447,7 @@ public static class LayerWriter
         {
             try
             {
-                Produce(unique, streamLength, blockSize, strong, fast, queue, cts.Token);
+                Produce(unique, streamLength, blockSize, profileLength, options.ProfileBlockSize, strong, fast, queue, cts.Token);
             }
             finally
             {
@@ -447,12 +490,19 @@ public static class LayerWriter
         return results;
     }
 
-    private static void Produce(List<Content> unique, long streamLength, int blockSize,
+    /// <summary>
+    /// Cuts the stream into blocks: the start profile region (the first <paramref name="profileLength"/>
+    /// bytes) into blocks of <paramref name="profileBlockSize"/>, its last one ending with the region,
+    /// then the rest into blocks of <paramref name="blockSize"/>.
+    /// </summary>
+    private static void Produce(List<Content> unique, long streamLength, int blockSize, long profileLength, int profileBlockSize,
         CompressorPool strong, CompressorPool fast, BlockingCollection<Task<CompressedBlock>> queue, CancellationToken ct)
     {
         byte[] block = ArrayPool<byte>.Shared.Rent(blockSize);
         int fill = 0;
         long streamPos = 0;
+        int limit = BlockLimit(0);
+        int BlockLimit(long at) => at < profileLength ? (int)Math.Min(profileBlockSize, profileLength - at) : blockSize;
         // A block made only of already-compressed files gets the fast level; one that is mostly
         // x86 machine code gets the branch filter.
         bool compressible = false;
@@ -469,6 +519,7 @@ public static class LayerWriter
             fill = 0;
             compressible = false;
             x86Bytes = 0;
+            limit = BlockLimit(streamPos);
         }
         foreach (var c in unique)
         {
@@ -479,7 +530,7 @@ public static class LayerWriter
             long pos = 0;
             while (pos < c.Node.Size)
             {
-                int want = (int)Math.Min(blockSize - fill, c.Node.Size - pos);
+                int want = (int)Math.Min(limit - fill, c.Node.Size - pos);
                 int n = RandomAccess.Read(handle, block.AsSpan(fill, want), pos);
                 if (n == 0)
                     throw ChangedWhileReading(c.Node);
@@ -489,7 +540,7 @@ public static class LayerWriter
                 fill += n;
                 pos += n;
                 streamPos += n;
-                if (fill == blockSize)
+                if (fill == limit)
                     Flush();
             }
         }

@@ -16,6 +16,20 @@ public sealed record LayerWriterOptions
     /// </summary>
     public int BlockSize { get; init; } = 1024 * 1024;
 
+    /// <summary>
+    /// The files a boot reads, placed first in the layer (docs/layers.md "Start profile"); null or
+    /// empty for none. The layer is then byte for byte what it is without this option.
+    /// </summary>
+    public StartProfile? StartProfile { get; init; }
+
+    /// <summary>
+    /// Block size of the start profile region, a power of two from 4 KiB to <see cref="BlockSize"/>.
+    /// A boot's cold read of a file then decompresses that much around it instead of a whole
+    /// block, and the region's blocks are decompressed ahead at mount; 64 KiB keeps the region's
+    /// compression close to the rest (bench/results/profile.md).
+    /// </summary>
+    public int ProfileBlockSize { get; init; } = 64 * 1024;
+
     /// <summary>Overrides the zstd level that <see cref="CompressionLevel"/> maps to (for benchmarks).</summary>
     public int? ZstdLevel { get; init; }
 
