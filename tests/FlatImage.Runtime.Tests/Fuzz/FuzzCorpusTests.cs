@@ -42,6 +42,8 @@ public sealed class FuzzCorpusTests
         {
             using var reader = LayerReader.Open(Path.Combine(Fuzzer.CorpusDirectory("layer"), "seed-tree.layer"), 0, -1);
             Assert.True(reader.InodeCount > 5);
+            using var profiled = LayerReader.Open(Path.Combine(Fuzzer.CorpusDirectory("layer"), "seed-profiled.layer"), 0, -1);
+            Assert.True(profiled.HasStartProfile);
         }
     }
 
@@ -101,7 +103,10 @@ public sealed class FuzzCorpusTests
         var tools = new byte[ToolsHeader.Size + 8];
         new ToolsHeader(100, XxHash64.HashToUInt64(new byte[100])).ToBytes().CopyTo(tools, 0);
         BinaryPrimitives.WriteInt64LittleEndian(tools.AsSpan(ToolsHeader.Size), 4096);
-        byte[] layer = SeedLayer();
+        byte[] layer = SeedLayer(profile: null);
+        // The same tree with a start profile region of 4 KiB blocks (big.txt's and noise.bin's),
+        // so the profile fields and blocks get fuzzed too.
+        byte[] profiled = SeedLayer(StartProfile.Parse("/etc/conf.d/big.txt\n/noise.bin\n/etc/hostname\n"u8));
         var request = new PortalRequest(["sh", "-c", "echo hi"], ["PATH=/usr/bin:/bin", "A=b"], "/tmp", 7);
         return
         [
@@ -113,6 +118,8 @@ public sealed class FuzzCorpusTests
             ("layer", "seed-tree.layer", layer),
             ("layer-metadata", "seed-tree.meta", LayerSurgery.Metadata(layer)),
             ("layer-blocks", "seed-tree.layer", layer),
+            ("layer", "seed-profiled.layer", profiled),
+            ("layer-blocks", "seed-profiled.layer", profiled),
             ("portal-request", "seed.req", request.Encode()),
             ("portal-frames", "seed-client.bin", [.. Frame(PortalFrameType.Request, request.Encode()), .. Frame(PortalFrameType.Signal, Int(15))]),
             ("portal-frames", "seed-server.bin", [.. Frame(PortalFrameType.Started, Int(42)), .. Frame(PortalFrameType.Exited, Int(3))]),
@@ -121,7 +128,7 @@ public sealed class FuzzCorpusTests
     }
 
     /// <summary>A small tree with each file type, text that compresses (several 64 KiB zstd blocks) and noise that does not.</summary>
-    private static byte[] SeedLayer()
+    private static byte[] SeedLayer(StartProfile? profile)
     {
         string dir = Directory.CreateTempSubdirectory("fim-fuzz-seed-").FullName;
         try
@@ -137,7 +144,7 @@ public sealed class FuzzCorpusTests
             File.WriteAllBytes(Path.Combine(root, "empty-file"), []);
             File.CreateSymbolicLink(Path.Combine(root, "link"), "etc/hostname");
             string output = Path.Combine(dir, "seed.layer");
-            LayerWriter.Create(root, output, new LayerWriterOptions { BlockSize = 64 * 1024, CompressionLevel = 1 });
+            LayerWriter.Create(root, output, new LayerWriterOptions { BlockSize = 64 * 1024, CompressionLevel = 1, StartProfile = profile, ProfileBlockSize = 4096 });
             return File.ReadAllBytes(output);
         }
         finally
