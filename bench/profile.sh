@@ -12,7 +12,7 @@
 #
 # Usage: bench/profile.sh [blueprint] [debian image]  (as root, after ./build.sh; defaults
 #        dist/blueprint.flatimage and dist/debian.flatimage; needs the Debian mirror build.sh used;
-#        RUNS=10 COLD_RUNS=5). Writes bench/results/profile.md (OUT= to change).
+#        RUNS=10 COLD_RUNS=5; KEEP=1 keeps the work directory). Writes bench/results/profile.md (OUT= to change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -32,7 +32,8 @@ gid=$(id -g "$user")
 
 work=$(mktemp -d /tmp/fim-bench-profile.XXXXXX)
 chmod 755 "$work"
-trap 'for m in $(awk -v w="$work" "index(\$5, w) == 1 { print \$5 }" /proc/self/mountinfo | sort -r); do umount -l "$m"; done; rm -rf --one-file-system "$work"' EXIT
+# KEEP=1 keeps the work directory (the images, layers, profiles and hyperfine JSON) for a closer look.
+trap 'for m in $(awk -v w="$work" "index(\$5, w) == 1 { print \$5 }" /proc/self/mountinfo | sort -r); do umount -l "$m"; done; [ -n "${KEEP:-}" ] || rm -rf --one-file-system "$work"' EXIT
 as_user=(setpriv "--reuid=$uid" "--regid=$gid" --clear-groups --)
 
 # The Python image, as bench/python-start.sh makes it.
@@ -123,14 +124,15 @@ print("Command: `bench/profile.sh` (as root, after `./build.sh`). Each image's r
       "layer by `fim-layer create` from its `fim-layer mount`, once plain and once with `--profile` of a "
       "`FIM_PROFILE=1` run of the very command timed; (b) = squashfuse_ll + the bundled bubblewrap 0.12's kernel "
       "overlay on `mksquashfs -comp zstd -b 1M` of the same tree, mounts and unmounts included. Every command runs "
-      "as `sh -c '<program>'`. Cold = page cache dropped before every run.\n")
-print("| case | command | median ms | mean ms | × no profile | × (b) |")
-print("|---|---|---|---|---|---|")
+      "as `sh -c '<program>'`. Cold = page cache dropped before every run. user+sys = mean CPU time of the "
+      "command and its children per run (hyperfine), which a busy machine disturbs less than wall time.\n")
+print("| case | command | median ms | mean ms | user+sys ms | × no profile | × (b) |")
+print("|---|---|---|---|---|---|---|")
 for label in ["true-warm", "true-cold", "python-warm", "python-cold"]:
     r = json.load(open(f"{work}/{label}.json"))["results"]
     med = [statistics.median(x["times"]) for x in r]
     for x, m in zip(r, med):
-        print(f"| {label} | {x['command']} | {m*1000:.1f} | {x['mean']*1000:.1f} | {m/med[0]:.2f} | {m/med[2]:.2f} |")
+        print(f"| {label} | {x['command']} | {m*1000:.1f} | {x['mean']*1000:.1f} | {(x['user']+x['system'])*1000:.1f} | {m/med[0]:.2f} | {m/med[2]:.2f} |")
 print("\nSizes (bytes; the profile region is the start of the data stream in 64 KiB blocks):\n")
 print("| tree | files in the profile | region | layer, no profile | layer, start profile | mksquashfs -comp zstd -b 1M | profiled × mksquashfs |")
 print("|---|---:|---:|---:|---:|---:|---:|")
