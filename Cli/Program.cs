@@ -57,14 +57,9 @@ public static class Program
     {
         string self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the launcher's own path");
 
-        // Janitor mode: this process is a launcher's janitor (see MountJanitor). Its own session,
-        // so a Ctrl-C aimed at the program's process group does not reach it.
-        if (Environment.GetEnvironmentVariable(JanitorProcess.ModeVariable) == "1")
-        {
-            Unistd.setsid();
-            MountJanitor.Run(Console.In);
-            return 0;
-        }
+        // Janitor mode: this process is a launcher's janitor (see MountJanitor).
+        if (MountJanitor.Requested)
+            return MountJanitor.RunInOwnSession();
 
         // FIM_MAIN_OFFSET: print where the configuration region starts and stop, before anything else.
         if (Environment.GetEnvironmentVariable("FIM_MAIN_OFFSET") is not null)

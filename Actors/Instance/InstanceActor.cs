@@ -56,7 +56,7 @@ public sealed class InstanceActor : ReceiveActor
         _replyTo = Sender;
         _plan = run.Plan;
         _lock = run.Lock;
-        _janitor = JanitorProcess.Start(run.Plan.LauncherPath);
+        _janitor = JanitorProcess.Start(run.Plan.JanitorProgram);
         // Whatever happens to this process, the janitor removes the instance and work directories at the end.
         _janitor.RemoveAtExit(run.Plan.Paths.Instance);
         _janitor.RemoveAtExit(run.Plan.Paths.WorkDirectory);

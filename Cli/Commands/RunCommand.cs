@@ -70,8 +70,11 @@ public static class RunCommand
             try
             {
                 var result = instance.Ask<RunInstanceResult>(new RunInstance(plan, instanceLock), Timeout.InfiniteTimeSpan).GetAwaiter().GetResult();
-                Log.Debug("run finished at {Ms} ms; managed heap {HeapKiB} KiB after {Gen0} gen0 / {Gen2} gen2 collections",
-                    clock.ElapsedMilliseconds, GC.GetGCMemoryInfo().HeapSizeBytes / 1024, GC.CollectionCount(0), GC.CollectionCount(2));
+                // Allocated, not "heap size": with no collection yet (the common case) the GC has
+                // measured no heap, while every byte allocated so far is still resident.
+                Log.Debug("run finished at {Ms} ms; {AllocatedKiB} KiB allocated, {CommittedKiB} KiB committed, after {Gen0} gen0 / {Gen2} gen2 collections",
+                    clock.ElapsedMilliseconds, GC.GetTotalAllocatedBytes() / 1024, GC.GetGCMemoryInfo().TotalCommittedBytes / 1024,
+                    GC.CollectionCount(0), GC.CollectionCount(2));
                 if (result.Error is not null)
                     throw new CommandException(result.Error, critical: false, status: result.Status);
                 return result.Status;

@@ -1,4 +1,5 @@
 using FlatImage.Native.Interop;
+using FlatImage.Runtime.Instances;
 using FlatImage.Runtime.Portal;
 
 namespace FlatImage.Portal;
@@ -6,7 +7,8 @@ namespace FlatImage.Portal;
 /// <summary>
 /// <c>fim_portal &lt;program&gt; [args...]</c> runs a host command from inside the container
 /// (docs/cli.md §3.18); started by the launcher with <see cref="PortalDaemon.InitVariable"/> set it is
-/// instead the instance's init (<see cref="PortalDaemon"/>). Failures of its own are one
+/// instead the instance's init (<see cref="PortalDaemon"/>), and with the janitor's variable set the
+/// run's janitor on the host (<see cref="MountJanitor"/>). Failures of its own are one
 /// <c>E::fim_portal::</c> line and status 1.
 /// </summary>
 public static class Program
@@ -39,6 +41,9 @@ public static class Program
 
     private static int Run(string[] args)
     {
+        // A run's janitor on the host (MountJanitor says why this program rather than the launcher).
+        if (MountJanitor.Requested)
+            return MountJanitor.RunInOwnSession();
         if (Environment.GetEnvironmentVariable(PortalDaemon.InitVariable) is { Length: > 0 } init)
         {
             // The launcher names the command its lines speak for (fim-exec, fim-root, fim); anything else is ours.

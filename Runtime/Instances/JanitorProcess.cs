@@ -26,7 +26,7 @@ public sealed class JanitorProcess : IDisposable
         _writer = writer;
     }
 
-    public static unsafe JanitorProcess Start(string launcher)
+    public static unsafe JanitorProcess Start(string program)
     {
         int* fds = stackalloc int[2];
         if (Unistd.pipe2(fds, Fcntl.O_CLOEXEC) < 0)
@@ -36,7 +36,7 @@ public sealed class JanitorProcess : IDisposable
         using var devNull = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.ReadWrite);
         var env = ChildProcess.EnvironmentWith((ModeVariable, "1"), ("_FIM_IMAGE", null));
         // stdin = the pipe; stdout/stderr = /dev/null so the janitor never keeps a caller's pipe open.
-        var child = ChildProcess.Start(launcher, [launcher], env, [(readEnd, 0), (devNull, 1), (devNull, 2)]);
+        var child = ChildProcess.Start(program, [program], env, [(readEnd, 0), (devNull, 1), (devNull, 2)]);
         return new JanitorProcess(child, new FileStream(writeEnd, FileAccess.Write, bufferSize: 0));
     }
 

@@ -46,6 +46,13 @@ public sealed record RunPlan(
     /// </summary>
     public string? StartProfilePath { get; init; }
 
+    /// <summary>
+    /// The program the run's janitor is (docs/architecture.md, "Runtime directories"): the bundled
+    /// fim_portal when the bundle can run, since it starts in a fraction of the launcher's time and
+    /// the janitor starts while the run does; else the launcher itself.
+    /// </summary>
+    public string JanitorProgram => PortalInit ?? LauncherPath;
+
     /// <summary>The run may call host commands through fim_portal (docs/cli.md §16b).</summary>
     public bool HostPortal => Config.Permissions.HasFlag(Permissions.Portal);
 
