@@ -21,6 +21,26 @@ public sealed class DebianImageTests
         Assert.Equal("DEBIAN debian bookworm\n", inside.Stdout);
     }
 
+    /// <summary>scripts/build-debian-image.sh records a shell start and builds the layer again with it (docs/cli.md §13.6).</summary>
+    [Fact]
+    public void Its_layer_opens_with_the_start_profile_of_a_shell()
+    {
+        string image = DebianImage.New(Identity.Root);
+        var list = Launcher.Run(Identity.Root, image, "fim-layer", "list");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        long offset = long.Parse(list.Stdout.Split(':')[1]);
+        var header = new byte[128];
+        using (var file = File.OpenRead(image))
+        {
+            file.Position = offset;
+            file.ReadExactly(header);
+        }
+        Assert.Equal(1, header[10]);
+        // dash, the dynamic loader and libc at least: more than 2 MB, far less than the tree.
+        long region = BitConverter.ToInt64(header, 112);
+        Assert.InRange(region, 2_000_000, 20_000_000);
+    }
+
     [Theory]
     [MemberData(nameof(Identities))]
     public void Apt_sources_name_this_machines_mirror(Identity who)
