@@ -253,6 +253,31 @@ public sealed class StartProfileTests : IDisposable
     }
 
     [Fact]
+    public void Disposing_a_reader_stops_its_prefetcher_first()
+    {
+        string profiled = Write("dispose.layer", new LayerWriterOptions { BlockSize = 64 * 1024, ProfileBlockSize = 4096, StartProfile = Profile() });
+        try
+        {
+            // The prefetcher reads the file: disposing mid-way must stop it before the file
+            // closes, with no exception on its thread (which would end the process).
+            for (int i = 0; i < 20; i++)
+            {
+                var reader = LayerReader.Open(profiled, 0, -1);
+                reader.StartPrefetch();
+                reader.StartPrefetch(); // once only
+                if (i % 2 == 0)
+                    Thread.Sleep(1);
+                reader.Dispose();
+                Assert.True(reader.PrefetchedBlocks <= reader.Statistics.BlockCount);
+            }
+        }
+        finally
+        {
+            File.Delete(profiled);
+        }
+    }
+
+    [Fact]
     public void A_recorder_turns_the_names_the_kernel_learned_into_paths_first_read_first()
     {
         var recorder = new StartProfileRecorder();
