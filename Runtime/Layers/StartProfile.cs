@@ -1,4 +1,5 @@
 using System.Text;
+using FlatImage.Native.Io;
 
 namespace FlatImage.Runtime.Layers;
 
@@ -71,14 +72,15 @@ public sealed class StartProfile
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read);
         long length = Math.Min(RandomAccess.GetLength(handle), MaxFileBytes);
         var bytes = new byte[length];
-        int read = Native.Io.FullRead.At(handle, bytes, 0);
+        int read = FullRead.At(handle, bytes, 0);
         return Parse(bytes.AsSpan(0, read));
     }
 
     /// <summary>
-    /// Writes <paramref name="paths"/> (absolute guest paths, raw bytes) as a profile file: to a
-    /// temporary file beside it, then renamed over it, so a reader never sees half a profile.
-    /// Paths a profile cannot hold (a newline in a name) are left out.
+    /// Writes <paramref name="paths"/> (absolute guest paths, raw bytes) as a profile file,
+    /// replacing it atomically (<see cref="BeneathDirectory.ReplaceFile"/>: a reader sees the old
+    /// profile or the new one, and a symlink under that name is replaced, never followed). Paths a
+    /// profile cannot hold (a newline in a name) are left out. Throws IOException.
     /// </summary>
     public static void Write(string path, IEnumerable<byte[]> paths)
     {
@@ -92,14 +94,8 @@ public sealed class StartProfile
             text.WriteByte((byte)'\n');
         }
         string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}");
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            text.Position = 0;
-            text.CopyTo(file);
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(temp, full, overwrite: true);
+        using var directory = BeneathDirectory.Open(Path.GetDirectoryName(full)!, [])!;
+        directory.ReplaceFile(Path.GetFileName(full), text.GetBuffer().AsSpan(0, (int)text.Length), 0x1A4 /* 0644 */);
     }
 
     /// <summary>
