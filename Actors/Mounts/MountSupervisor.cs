@@ -77,6 +77,8 @@ public sealed class MountSupervisor : ReceiveActor
             // A FUSE overlay daemon reads through this mount: checking each file's blocks when it
             // opens it keeps a damaged block an EIO all the way up (LayerFileSystemOptions.VerifyOnOpen).
             VerifyOnOpen = _plan.Overlay != OverlayKind.Bwrap,
+            // The layers planning opened are not opened and checked a second time.
+            OpenedReaders = _plan.OpenedLayers,
         }), "layers");
         Context.Watch(_layers);
     }
