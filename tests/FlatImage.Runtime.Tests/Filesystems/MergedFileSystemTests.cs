@@ -327,19 +327,12 @@ public sealed class MergedFileSystemTests : IDisposable
         using (var files = new LayerStackFiles(opened))
             Assert.Equal("root:x:0:0::/root:/bin/sh\n", Encoding.UTF8.GetString(files.Read("/etc-passwd", 4096)!));
         var planned = opened.Get(0);
-        string mountpoint = Directory.CreateTempSubdirectory("fim-merged-taken-").FullName;
-        _cleanup.Add(mountpoint);
-        var mount = LayerMount.Start(new LayerMountOptions(layers, mountpoint) { OpenedReaders = opened });
-        try
+        using (var mount = MountTakingOver(layers, opened))
         {
             Assert.Same(planned, mount.Readers[0]);
             Assert.Null(opened.Take(0));
-            Assert.Equal("app\n", File.ReadAllText(Path.Combine(mountpoint, "app")));
-            Assert.Equal("root:x:0:0::/root:/bin/sh\n", File.ReadAllText(Path.Combine(mountpoint, "etc-passwd")));
-        }
-        finally
-        {
-            mount.Dispose();
+            Assert.Equal("app\n", File.ReadAllText(Path.Combine(mount.Mountpoint, "app")));
+            Assert.Equal("root:x:0:0::/root:/bin/sh\n", File.ReadAllText(Path.Combine(mount.Mountpoint, "etc-passwd")));
         }
         // The set no longer owns the reader the mount closed; disposing it closes nothing twice.
         opened.Dispose();
@@ -354,20 +347,21 @@ public sealed class MergedFileSystemTests : IDisposable
         LayerLocation[] layers = [new(LayerFile(root), 0, -1)];
         using var opened = new LayerReaderSet(layers, new LayerReaderOptions { CacheBytes = 1 });
         var planned = opened.Get(0);
-        string mountpoint = Directory.CreateTempSubdirectory("fim-merged-other-").FullName;
-        _cleanup.Add(mountpoint);
-        var mount = LayerMount.Start(new LayerMountOptions(layers, mountpoint) { OpenedReaders = opened });
-        try
+        using (var mount = MountTakingOver(layers, opened))
         {
             Assert.NotSame(planned, mount.Readers[0]);
-            Assert.Same(planned, opened.Take(0));
-            Assert.Equal("a\n", File.ReadAllText(Path.Combine(mountpoint, "a")));
+            Assert.Equal("a\n", File.ReadAllText(Path.Combine(mount.Mountpoint, "a")));
         }
-        finally
-        {
-            mount.Dispose();
-            planned.Dispose();
-        }
+        Assert.Same(planned, opened.Take(0));
+        planned.Dispose();
+    }
+
+    /// <summary>A merged mount of <paramref name="layers"/> at a fresh mount point, given the readers of <paramref name="opened"/>.</summary>
+    private LayerMount MountTakingOver(LayerLocation[] layers, LayerReaderSet opened)
+    {
+        string mountpoint = Directory.CreateTempSubdirectory("fim-merged-taken-").FullName;
+        _cleanup.Add(mountpoint);
+        return LayerMount.Start(new LayerMountOptions(layers, mountpoint) { OpenedReaders = opened });
     }
 
     /// <summary>A layer holding noise.bin: four 64 KiB blocks of noise (stored raw), the third one damaged.</summary>
