@@ -78,6 +78,8 @@ public sealed class MountSupervisor : ReceiveActor
             // opens it keeps a damaged block an EIO all the way up (LayerFileSystemOptions.VerifyOnOpen).
             VerifyOnOpen = _plan.Overlay != OverlayKind.Bwrap,
             StartProfilePath = _plan.StartProfilePath,
+            // The layers planning opened are not opened and checked a second time.
+            OpenedReaders = _plan.OpenedLayers,
         }), "layers");
         Context.Watch(_layers);
     }

@@ -53,6 +53,8 @@ public static class RunCommand
             started?.Dispose();
             throw;
         }
+        // Disposed last: the mount has taken its readers over by then, and closes them itself.
+        using var openedLayers = plan.OpenedLayers;
         using var host = started ?? throw new InvalidOperationException("the planner never set the environment");
         ConfigureLogging(plan);
         Log.Debug("planned in {Ms} ms", clock.ElapsedMilliseconds);

@@ -12,7 +12,9 @@ namespace FlatImage.Cli.Hosting;
 /// one (a run, <c>fim-layer mount</c>, <c>fim-layer commit</c>, the self-test):
 /// <list type="bullet">
 /// <item>built by <see cref="LauncherActorSystem"/> and started on a pool thread, so that the
-/// command can do work that needs no actor meanwhile;</item>
+/// command can do work that needs no actor meanwhile (building the host, mostly the dependency
+/// injection container resolving its services, is a good part of that start: a run's planning goes
+/// on beside it);</item>
 /// <item>signals take one route (docs/contributing.md, "Shutdown has one path"): once the command
 /// calls <see cref="RouteSignals"/>, SIGINT, SIGTERM and SIGHUP become a call to its handler and
 /// their default action (exit) is cancelled, until the host is stopped;</item>
@@ -22,40 +24,41 @@ namespace FlatImage.Cli.Hosting;
 /// </summary>
 internal sealed class CommandActorHost : IDisposable
 {
-    private readonly IHost _host;
-    private readonly Task _starting;
+    private readonly Task<IHost> _starting;
     private List<PosixSignalRegistration>? _signals;
     private bool _stopped;
 
-    private CommandActorHost(IHost host)
+    private CommandActorHost(Action<ActorSystem, IActorRegistry>? actors)
     {
-        _host = host;
-        _starting = Task.Run(() => host.StartAsync());
+        _starting = Task.Run(async () =>
+        {
+            var host = LauncherActorSystem.Build(actors: actors);
+            try
+            {
+                await host.StartAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                host.Dispose();
+                throw;
+            }
+            return host;
+        });
     }
 
     /// <param name="actors">creates and registers the command's own top-level actors (see <see cref="LauncherActorSystem.Build"/>).</param>
-    public static CommandActorHost Start(Action<ActorSystem, IActorRegistry>? actors = null) =>
-        new(LauncherActorSystem.Build(actors: actors));
+    public static CommandActorHost Start(Action<ActorSystem, IActorRegistry>? actors = null) => new(actors);
 
-    /// <summary>Waits until the actor system is up; throws what its start threw.</summary>
-    public void WaitUntilUp() => _starting.GetAwaiter().GetResult();
+    /// <summary>Waits until the actor system is up; throws what its build or start threw.</summary>
+    public void WaitUntilUp() => Host();
+
+    private IHost Host() => _starting.GetAwaiter().GetResult();
 
     /// <summary>A top-level actor the command registered, once the system is up.</summary>
-    public IActorRef Actor<TKey>()
-    {
-        WaitUntilUp();
-        return _host.Services.GetRequiredService<IRequiredActor<TKey>>().ActorRef;
-    }
+    public IActorRef Actor<TKey>() => Host().Services.GetRequiredService<IRequiredActor<TKey>>().ActorRef;
 
     /// <summary>The actor system itself, once it is up.</summary>
-    public ActorSystem System
-    {
-        get
-        {
-            WaitUntilUp();
-            return _host.Services.GetRequiredService<ActorSystem>();
-        }
-    }
+    public ActorSystem System => Host().Services.GetRequiredService<ActorSystem>();
 
     /// <summary>
     /// From now until <see cref="Stop"/>, SIGINT, SIGTERM and SIGHUP call <paramref name="handler"/>
@@ -80,16 +83,21 @@ internal sealed class CommandActorHost : IDisposable
             return;
         _stopped = true;
         _signals?.ForEach(r => r.Dispose());
+        if (Started() is { } host)
+            host.StopAsync().GetAwaiter().GetResult();
+    }
+
+    /// <summary>The host once its start has ended; null when the start failed (it disposed what it built, and WaitUntilUp gave the command its exception).</summary>
+    private IHost? Started()
+    {
         try
         {
-            _starting.GetAwaiter().GetResult();
+            return Host();
         }
         catch (Exception)
         {
-            // A start that failed left nothing to stop; WaitUntilUp gave the command its exception.
-            return;
+            return null;
         }
-        _host.StopAsync().GetAwaiter().GetResult();
     }
 
     public void Dispose()
@@ -100,7 +108,7 @@ internal sealed class CommandActorHost : IDisposable
         }
         finally
         {
-            _host.Dispose();
+            Started()?.Dispose();
         }
     }
 }

@@ -1,6 +1,7 @@
 using FlatImage.Native;
 using FlatImage.Native.Fuse;
 using FlatImage.Native.Interop;
+using FlatImage.Runtime.Image;
 using FlatImage.Runtime.Layers;
 
 namespace FlatImage.Runtime.Filesystems;
@@ -102,19 +103,21 @@ public sealed class LayerMount : IServedMount, IDisposable
 
     /// <summary>
     /// Opens and validates every layer, several at once (each open decompresses and checks its
-    /// metadata); on any failure closes the others and throws the failure of the lowest layer.
+    /// metadata), taking over those <see cref="LayerMountOptions.OpenedReaders"/> has open already;
+    /// on any failure closes the others and throws the failure of the lowest layer.
     /// </summary>
     private static LayerReader[] OpenAll(LayerMountOptions options)
     {
         var layers = options.Layers;
         var readers = new LayerReader?[layers.Count];
         var failures = new Exception?[layers.Count];
+        var opened = options.OpenedReaders is { } set && set.Serves(layers, options.Reader) ? set : null;
         void Open(int i)
         {
             var layer = layers[i];
             try
             {
-                readers[i] = LayerReader.Open(layer.Path, layer.Offset, layer.Size, options.Reader);
+                readers[i] = opened?.Take(i) ?? LayerReader.Open(layer.Path, layer.Offset, layer.Size, options.Reader);
             }
             catch (InvalidLayerException e)
             {

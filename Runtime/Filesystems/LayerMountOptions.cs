@@ -39,6 +39,13 @@ public sealed record LayerMountOptions(IReadOnlyList<LayerLocation> Layers, stri
     public LayerReaderOptions Reader { get; init; } = new();
 
     /// <summary>
+    /// Readers of these layers that are open already (a run's planning opened the ones it read
+    /// from): the mount takes them over instead of opening those layers again. Used only when the
+    /// set serves exactly <see cref="Layers"/> with <see cref="Reader"/>.
+    /// </summary>
+    public LayerReaderSet? OpenedReaders { get; init; }
+
+    /// <summary>
     /// How owners are presented. Null = decide at mount time: real owners as root, the caller's
     /// uid/gid otherwise (<see cref="LayerFileSystemOptions.PresentOwner"/>).
     /// </summary>

@@ -10,7 +10,7 @@ namespace FlatImage.Runtime.Image;
 /// stack as the kernel would after mounting). Every byte is untrusted: path walks are bounded and
 /// the file is read to a cap.
 /// </summary>
-public sealed class LayerStackFiles(IReadOnlyList<LayerLocation> bottomToTop) : IDisposable
+public sealed class LayerStackFiles : IDisposable
 {
     private const int MaxSymlinkHops = 8;
 
@@ -18,14 +18,35 @@ public sealed class LayerStackFiles(IReadOnlyList<LayerLocation> bottomToTop) : 
     // (passwd and group usually share one).
     private static readonly LayerReaderOptions ReaderOptions = new() { CacheBytes = 2L * 1024 * 1024 };
 
-    // Opened on first use and kept for this object's life: a run asks several questions of the
-    // same layers, and each open checks and decompresses a layer's whole metadata.
-    private readonly LayerReader?[] _readers = new LayerReader?[bottomToTop.Count];
+    // Readers are opened on first use and kept: a run asks several questions of the same layers,
+    // and each open checks and decompresses a layer's whole metadata.
+    private readonly LayerReaderSet _readers;
+    private readonly bool _ownsReaders;
+    private readonly int _count;
+
+    /// <summary>Reads through readers of its own, closed with this object.</summary>
+    public LayerStackFiles(IReadOnlyList<LayerLocation> bottomToTop)
+        : this(new LayerReaderSet(bottomToTop, ReaderOptions), ownsReaders: true)
+    {
+    }
+
+    /// <summary>Reads through <paramref name="readers"/>, which stay open after this object (a run's mount takes them over).</summary>
+    public LayerStackFiles(LayerReaderSet readers)
+        : this(readers, ownsReaders: false)
+    {
+    }
+
+    private LayerStackFiles(LayerReaderSet readers, bool ownsReaders)
+    {
+        _readers = readers;
+        _ownsReaders = ownsReaders;
+        _count = readers.Layers.Count;
+    }
 
     public void Dispose()
     {
-        foreach (var reader in _readers)
-            reader?.Dispose();
+        if (_ownsReaders)
+            _readers.Dispose();
     }
 
     /// <summary>
@@ -47,15 +68,10 @@ public sealed class LayerStackFiles(IReadOnlyList<LayerLocation> bottomToTop) : 
             inode.Type == LayerFileType.Directory ? new FoundDirectory(inode.Mode & 0xfff) : new Missing()) is FoundDirectory d ? d.Permissions : null;
 
     private Outcome Walk(string path, Func<LayerReader, ulong, LayerInode, Outcome> atEnd) =>
-        bottomToTop.Count == 0 ? new Missing() : ReadMerged(Reader, bottomToTop.Count, path, atEnd);
+        _count == 0 ? new Missing() : ReadMerged(Reader, _count, path, atEnd);
 
     /// <summary>The reader of the <paramref name="topIndex"/>-th layer from the top: the layer that wins a path is asked first.</summary>
-    private LayerReader Reader(int topIndex)
-    {
-        int i = bottomToTop.Count - 1 - topIndex;
-        var l = bottomToTop[i];
-        return _readers[i] ??= LayerReader.Open(l.Path, l.Offset, l.Size, ReaderOptions);
-    }
+    private LayerReader Reader(int topIndex) => _readers.Get(_count - 1 - topIndex);
 
     /// <param name="atEnd">what the entry the path ends at (not a symlink) gives.</param>
     private static Outcome ReadMerged(Func<int, LayerReader> reader, int count, string path, Func<LayerReader, ulong, LayerInode, Outcome> atEnd)

@@ -37,6 +37,13 @@ public sealed record RunPlan(
     /// </summary>
     public string? BundledBin { get; init; }
 
+    /// <summary>
+    /// The readers planning opened on <see cref="Layers"/>; the run's mount takes them over
+    /// (<see cref="LayerReaderSet"/>). The run disposes the set when it ends, closing any reader
+    /// the mount did not take.
+    /// </summary>
+    public LayerReaderSet? OpenedLayers { get; init; }
+
     /// <summary>The bundled bash (docs/cli.md §9: the default shell, and the one that runs a command through the shell); null when <see cref="BundledBin"/> has none.</summary>
     public string? BundledBash { get; init; }
 

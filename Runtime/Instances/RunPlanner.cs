@@ -3,6 +3,7 @@ using FlatImage.Native.Fuse;
 using FlatImage.Native.Interop;
 using FlatImage.Runtime.Config;
 using FlatImage.Runtime.Image;
+using FlatImage.Runtime.Layers;
 using FlatImage.Runtime.Paths;
 using FlatImage.Runtime.Portal;
 using FlatImage.Runtime.Sandbox;
@@ -98,53 +99,65 @@ public static class RunPlanner
         var identity = Identity.Resolve(asRoot, fimEnv, hostIdentity, bundledBash ?? "/bin/sh");
         File.WriteAllText(paths.Passwd, identity.PasswdLine() + "\n");
         var layers = LayerStack.Resolve(imagePath, warn);
-        using var layerFiles = new LayerStackFiles(layers);
-        GuestAccounts.AddCallerEntries(paths.UpperDirectory, layerFiles, identity, hostIdentity.GroupName(identity.Gid) ?? identity.User, paths.DataDirectory);
-        string ps1 = fimEnv.GetValueOrDefault("PS1") ?? $"[flatimage-{config.Distribution.ToLowerInvariant()}] \\W > ";
-        File.WriteAllText(paths.Bashrc, $"export PS1=\"{ps1}\"\n");
-
-        var userBinds = new List<SandboxMount>();
-        foreach (var bind in config.Bindings.Values)
+        // Opened once for the whole run: planning reads the account files through them, and the
+        // run's mount takes them over (LayerReaderSet); what is not taken is closed with the plan.
+        var openedLayers = new LayerReaderSet(layers, new LayerReaderOptions());
+        try
         {
-            string src = VariableExpander.Expand(bind.Source), dst = VariableExpander.Expand(bind.Destination);
-            if (!Path.IsPathRooted(src) || !Path.IsPathRooted(dst))
+            using var layerFiles = new LayerStackFiles(openedLayers);
+            GuestAccounts.AddCallerEntries(paths.UpperDirectory, layerFiles, identity, hostIdentity.GroupName(identity.Gid) ?? identity.User, paths.DataDirectory);
+            string ps1 = fimEnv.GetValueOrDefault("PS1") ?? $"[flatimage-{config.Distribution.ToLowerInvariant()}] \\W > ";
+            File.WriteAllText(paths.Bashrc, $"export PS1=\"{ps1}\"\n");
+
+            var userBinds = new List<SandboxMount>();
+            foreach (var bind in config.Bindings.Values)
             {
-                warn($"Skipping bind '{bind.Source}' -> '{bind.Destination}': paths must be absolute after expansion");
-                continue;
+                string src = VariableExpander.Expand(bind.Source), dst = VariableExpander.Expand(bind.Destination);
+                if (!Path.IsPathRooted(src) || !Path.IsPathRooted(dst))
+                {
+                    warn($"Skipping bind '{bind.Source}' -> '{bind.Destination}': paths must be absolute after expansion");
+                    continue;
+                }
+                if (SandboxMount.LeavesRoot(dst))
+                {
+                    warn($"Skipping bind '{bind.Source}' -> '{bind.Destination}': the destination leaves the container's root");
+                    continue;
+                }
+                var kind = bind.Type switch { BindType.ReadWrite => SandboxMountKind.ReadWrite, BindType.Device => SandboxMountKind.Device, _ => SandboxMountKind.ReadOnly };
+                userBinds.Add(new SandboxMount(kind, src, dst));
             }
-            if (SandboxMount.LeavesRoot(dst))
+            var (permissionMounts, permissionVars) = HostServices.Resolve(config.Permissions, identity, host.GetValueOrDefault, Path.Exists);
+            // A home the sandbox's own /tmp (or /dev, /proc, /sys) hides, or one bound from the host, is not made.
+            if (!SandboxMount.AnyAt(userBinds.Concat(permissionMounts), identity.Home)
+                && !BwrapCommandLine.HiddenByBaselineMounts(identity.Home))
+                GuestAccounts.EnsureHome(paths.UpperDirectory, layerFiles, identity, hostIdentity.Uid == 0 ? (identity.Uid, identity.Gid) : null, paths.DataDirectory);
+            var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
+            // Portal plumbing, forced last (docs/cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
+            env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;
+            env[PortalDaemon.DispatcherSocketVariable] = paths.PortalDispatcherSocket;
+            string? portalInit = PortalProgram.Locate(paths, bundled);
+
+            IReadOnlyList<string> command = request.FromBoot
+                ? [config.Boot.Program.Length == 0 ? "bash" : VariableExpander.Expand(config.Boot.Program), .. config.Boot.Args, .. request.Command]
+                : request.Command;
+
+            return new RunPlan(
+                imagePath, launcherPath, paths, layers, overlay, overlayProgram, bwrap,
+                identity, hostIdentity, config, env, userBinds, permissionMounts, command,
+                request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit)
             {
-                warn($"Skipping bind '{bind.Source}' -> '{bind.Destination}': the destination leaves the container's root");
-                continue;
-            }
-            var kind = bind.Type switch { BindType.ReadWrite => SandboxMountKind.ReadWrite, BindType.Device => SandboxMountKind.Device, _ => SandboxMountKind.ReadOnly };
-            userBinds.Add(new SandboxMount(kind, src, dst));
+                Origin = request.FromBoot ? "fim" : request.AsRoot ? "fim-root" : "fim-exec",
+                BundledBin = bundledBin,
+                BundledBash = bundledBash,
+                OpenedLayers = openedLayers,
+                StartProfilePath = StartProfilePath(paths),
+            };
         }
-        var (permissionMounts, permissionVars) = HostServices.Resolve(config.Permissions, identity, host.GetValueOrDefault, Path.Exists);
-        // A home the sandbox's own /tmp (or /dev, /proc, /sys) hides, or one bound from the host, is not made.
-        if (!SandboxMount.AnyAt(userBinds.Concat(permissionMounts), identity.Home)
-            && !BwrapCommandLine.HiddenByBaselineMounts(identity.Home))
-            GuestAccounts.EnsureHome(paths.UpperDirectory, layerFiles, identity, hostIdentity.Uid == 0 ? (identity.Uid, identity.Gid) : null, paths.DataDirectory);
-        var env = SandboxEnvironment.Build(host, launcherRows, fimEnv, identity, config.Permissions, permissionVars);
-        // Portal plumbing, forced last (docs/cli.md §6): the daemon's socket and the host's, which exists only with the portal permission.
-        env[PortalDaemon.DaemonSocketVariable] = paths.PortalDaemonSocket;
-        env[PortalDaemon.DispatcherSocketVariable] = paths.PortalDispatcherSocket;
-        string? portalInit = PortalProgram.Locate(paths, bundled);
-
-        IReadOnlyList<string> command = request.FromBoot
-            ? [config.Boot.Program.Length == 0 ? "bash" : VariableExpander.Expand(config.Boot.Program), .. config.Boot.Args, .. request.Command]
-            : request.Command;
-
-        return new RunPlan(
-            imagePath, launcherPath, paths, layers, overlay, overlayProgram, bwrap,
-            identity, hostIdentity, config, env, userBinds, permissionMounts, command,
-            request.FromBoot && config.Boot.Program.Length == 0, Environment.CurrentDirectory, portalInit)
+        catch
         {
-            Origin = request.FromBoot ? "fim" : request.AsRoot ? "fim-root" : "fim-exec",
-            BundledBin = bundledBin,
-            BundledBash = bundledBash,
-            StartProfilePath = StartProfilePath(paths),
-        };
+            openedLayers.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

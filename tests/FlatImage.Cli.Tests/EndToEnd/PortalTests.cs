@@ -285,9 +285,11 @@ public sealed class PortalTests : IDisposable
         using var exec = Launcher.Start(who, image, env, "fim-instance", "exec", "0", "sh", "-c", "echo > /outside/exec-ready; sleep 60");
         Launcher.WaitForFile(Path.Combine(dir, "exec-ready"), exec, "the exec'd command never started");
         // The guest's fim_portal daemon: the bundled copy below this test's runtime directory.
-        // (argv[0] itself: the bundled bwrap, also below it, names fim_portal among its arguments).
+        // (argv[0] itself: the bundled bwrap, also below it, names fim_portal among its arguments;
+        // and the run's janitor is the same program in janitor mode, on the host.)
         var daemon = Process.GetProcesses().Select(p => (Process: p, Program: Cmdline(p.Id).Split(' ')[0]))
             .Where(p => p.Program.StartsWith(env["XDG_RUNTIME_DIR"]!, StringComparison.Ordinal) && p.Program.EndsWith("/bin/fim_portal", StringComparison.Ordinal))
+            .Where(p => !IsJanitor(p.Process.Id))
             .Select(p => p.Process).ToList();
         Assert.Single(daemon);
         daemon[0].Kill();
@@ -357,6 +359,19 @@ public sealed class PortalTests : IDisposable
     /// <summary>stderr without the warning lines a first run in a fresh runtime directory says once (no bwrap overlay support).</summary>
     private static string Errors(RunResult result) =>
         string.Concat(result.Stderr.Split('\n').Where(l => l.Length > 0 && !l.StartsWith("W::")).Select(l => l + "\n"));
+
+    /// <summary>Whether process <paramref name="pid"/> runs in janitor mode (JanitorProcess sets the variable).</summary>
+    private static bool IsJanitor(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/environ").Split('\0').Contains($"{FlatImage.Runtime.Instances.JanitorProcess.ModeVariable}=1");
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 
     private static string Cmdline(int pid)
     {

@@ -314,6 +314,56 @@ public sealed class MergedFileSystemTests : IDisposable
         Assert.DoesNotContain(mountpoint, File.ReadAllText("/proc/self/mountinfo"));
     }
 
+    [Fact]
+    public void The_mount_takes_over_the_readers_planning_opened_and_opens_only_the_rest()
+    {
+        var lower = Dir();
+        AddFile(lower, "etc-passwd", "root:x:0:0::/root:/bin/sh\n");
+        var upper = Dir();
+        AddFile(upper, "app", "app\n");
+        LayerLocation[] layers = [new(LayerFile(lower), 0, -1), new(LayerFile(upper), 0, -1)];
+        using var opened = new LayerReaderSet(layers, new LayerReaderOptions());
+        // What planning does: read a file of the stack through the set (here only the lower layer has it).
+        using (var files = new LayerStackFiles(opened))
+            Assert.Equal("root:x:0:0::/root:/bin/sh\n", Encoding.UTF8.GetString(files.Read("/etc-passwd", 4096)!));
+        var planned = opened.Get(0);
+        using (var mount = MountTakingOver(layers, opened))
+        {
+            Assert.Same(planned, mount.Readers[0]);
+            Assert.Null(opened.Take(0));
+            Assert.Equal("app\n", File.ReadAllText(Path.Combine(mount.Mountpoint, "app")));
+            Assert.Equal("root:x:0:0::/root:/bin/sh\n", File.ReadAllText(Path.Combine(mount.Mountpoint, "etc-passwd")));
+        }
+        // The set no longer owns the reader the mount closed; disposing it closes nothing twice.
+        opened.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => opened.Get(1));
+    }
+
+    [Fact]
+    public void Readers_opened_with_other_options_are_not_taken_over()
+    {
+        var root = Dir();
+        AddFile(root, "a", "a\n");
+        LayerLocation[] layers = [new(LayerFile(root), 0, -1)];
+        using var opened = new LayerReaderSet(layers, new LayerReaderOptions { CacheBytes = 1 });
+        var planned = opened.Get(0);
+        using (var mount = MountTakingOver(layers, opened))
+        {
+            Assert.NotSame(planned, mount.Readers[0]);
+            Assert.Equal("a\n", File.ReadAllText(Path.Combine(mount.Mountpoint, "a")));
+        }
+        Assert.Same(planned, opened.Take(0));
+        planned.Dispose();
+    }
+
+    /// <summary>A merged mount of <paramref name="layers"/> at a fresh mount point, given the readers of <paramref name="opened"/>.</summary>
+    private LayerMount MountTakingOver(LayerLocation[] layers, LayerReaderSet opened)
+    {
+        string mountpoint = Directory.CreateTempSubdirectory("fim-merged-taken-").FullName;
+        _cleanup.Add(mountpoint);
+        return LayerMount.Start(new LayerMountOptions(layers, mountpoint) { OpenedReaders = opened });
+    }
+
     /// <summary>A layer holding noise.bin: four 64 KiB blocks of noise (stored raw), the third one damaged.</summary>
     private string CorruptNoiseLayer(out byte[] noise)
     {
