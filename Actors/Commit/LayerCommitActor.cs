@@ -1,6 +1,7 @@
 using Akka.Actor;
 using FlatImage.Runtime.Commit;
 using FlatImage.Runtime.Layers;
+using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Commit;
 
@@ -15,8 +16,7 @@ public sealed class LayerCommitActor : ReceiveActor
 {
     public LayerCommitActor() => Receive<CommitLayer>(HandleCommit);
 
-    // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
-    public static Props Props() => Akka.Actor.Props.Create(() => new LayerCommitActor());
+    public static Props Props() => ActorProps.From(() => new LayerCommitActor());
 
     private void HandleCommit(CommitLayer request)
     {

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Diagnostics;
 
@@ -7,8 +8,7 @@ public sealed class EchoActor : ReceiveActor
 {
     public EchoActor() => Receive<Ping>(HandlePing);
 
-    // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
-    public static Props Props() => Akka.Actor.Props.Create(() => new EchoActor());
+    public static Props Props() => ActorProps.From(() => new EchoActor());
 
     private void HandlePing(Ping ping) => Sender.Tell(new PingResult(ping.Payload));
 }

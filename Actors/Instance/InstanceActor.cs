@@ -7,6 +7,7 @@ using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Instances;
 using FlatImage.Runtime.Portal;
 using FlatImage.Runtime.Sandbox;
+using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Instance;
 
@@ -46,7 +47,7 @@ public sealed class InstanceActor : ReceiveActor
     }
 
     public static Props Props(Func<LayerMountOptions, Props> layerMount) =>
-        Akka.Actor.Props.Create(() => new InstanceActor(layerMount));
+        ActorProps.From(() => new InstanceActor(layerMount));
 
     /// <summary>Children that throw are stopped: the run ends with their error instead of retrying a mount or a sandbox.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Stop);

@@ -30,7 +30,7 @@ public sealed class CasefoldMountActor : ServedMountActor<CasefoldMount>
     {
         var holder = new MountHolder<CasefoldMount>();
         // Mounting waits for FUSE_INIT and unmounting for the session: on a thread of its own (ActorDispatchers.Blocking).
-        return Akka.Actor.Props.Create(() => new CasefoldMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
+        return ActorProps.From(() => new CasefoldMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
     }
 
     protected override CasefoldMount StartMount(Action<FuseWorkerFault> onFault)

@@ -31,8 +31,7 @@ public sealed class LayerMountActor : ServedMountActor<LayerMount>
     public static Props Props(LayerMountOptions options, IActorRef? reportTo = null)
     {
         var holder = new MountHolder<LayerMount>();
-        // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
-        return Akka.Actor.Props.Create(() => new LayerMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
+        return ActorProps.From(() => new LayerMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
     }
 
     protected override LayerMount StartMount(Action<FuseWorkerFault> onFault) => LayerMount.Start(_options, onFault);

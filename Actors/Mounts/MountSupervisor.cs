@@ -5,6 +5,7 @@ using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Instances;
 using FlatImage.Runtime.Layers;
 using FlatImage.Runtime.Sandbox;
+using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Mounts;
 
@@ -50,7 +51,7 @@ public sealed class MountSupervisor : ReceiveActor
     }
 
     public static Props Props(RunPlan plan, JanitorProcess janitor, Func<LayerMountOptions, Props> layerMount) =>
-        Akka.Actor.Props.Create(() => new MountSupervisor(plan, janitor, layerMount));
+        ActorProps.From(() => new MountSupervisor(plan, janitor, layerMount));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
         maxNrOfRetries: 0, withinTimeRange: TimeSpan.Zero,

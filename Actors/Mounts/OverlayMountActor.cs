@@ -34,7 +34,7 @@ public sealed class OverlayMountActor : ReceiveActor
     }
 
     public static Props Props(IReadOnlyList<string> command, string merged, JanitorProcess janitor, string logFile) =>
-        Akka.Actor.Props.Create(() => new OverlayMountActor(command, merged, janitor, logFile)).WithDispatcher(ActorDispatchers.Blocking);
+        ActorProps.From(() => new OverlayMountActor(command, merged, janitor, logFile)).WithDispatcher(ActorDispatchers.Blocking);
 
     protected override void PreStart()
     {

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using FlatImage.Runtime.Portal;
+using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Portal;
 
@@ -39,7 +40,7 @@ public sealed class PortalHostActor : ReceiveActor
     }
 
     public static Props Props(PortalListener listener, uint ownerUid, string searchPath, int maxSessions = PortalAcceptLoop.MaxSessions) =>
-        Akka.Actor.Props.Create(() => new PortalHostActor(listener, ownerUid, searchPath, maxSessions));
+        ActorProps.From(() => new PortalHostActor(listener, ownerUid, searchPath, maxSessions));
 
     /// <summary>A session that throws ends that one call; the portal keeps serving.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Stop);

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using FlatImage.Runtime.Portal;
+using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Portal;
 
@@ -22,7 +23,7 @@ public sealed class PortalSessionActor : ReceiveActor
     }
 
     public static Props Props(PortalConnection connection, uint ownerUid, string searchPath) =>
-        Akka.Actor.Props.Create(() => new PortalSessionActor(connection, ownerUid, searchPath));
+        ActorProps.From(() => new PortalSessionActor(connection, ownerUid, searchPath));
 
     protected override void PreStart()
     {

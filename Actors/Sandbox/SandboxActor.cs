@@ -34,7 +34,7 @@ public sealed class SandboxActor : ReceiveActor
 
     /// <param name="inheritedFds">handed to bwrap at their child numbers (the root caller's user namespace); this actor closes them once bwrap has them.</param>
     public static Props Props(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, IReadOnlyList<(SafeHandle Fd, int ChildFd)> inheritedFds) =>
-        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment, inheritedFds)).WithDispatcher(ActorDispatchers.Blocking);
+        ActorProps.From(() => new SandboxActor(bwrap, arguments, environment, inheritedFds)).WithDispatcher(ActorDispatchers.Blocking);
 
     protected override void PreStart()
     {
