@@ -12,11 +12,17 @@ namespace FlatImage.Actors.Commit;
 /// thread pool and its outcome comes back to the asker as a message; the actor holds no state,
 /// and one commit at a time is guarded by the data directory's lock, not by the mailbox.
 /// </summary>
-public sealed class LayerCommitActor : ReceiveActor
+public sealed class LayerCommitActor : UntypedActor
 {
-    public LayerCommitActor() => Receive<CommitLayer>(HandleCommit);
-
     public static Props Props() => ActorProps.From(() => new LayerCommitActor());
+
+    protected override void OnReceive(object message)
+    {
+        if (message is CommitLayer request)
+            HandleCommit(request);
+        else
+            Unhandled(message);
+    }
 
     private void HandleCommit(CommitLayer request)
     {

@@ -15,8 +15,8 @@ public sealed class CasefoldMountActor : ServedMountActor<CasefoldMount>
 {
     private readonly CasefoldMountOptions _options;
 
-    /// <summary>Public for Akka's activator only: create the actor through <see cref="Props"/>.</summary>
-    public CasefoldMountActor(CasefoldMountOptions options, IActorRef? reportTo, MountHolder<CasefoldMount> holder)
+    // Made only by Props' delegate: no reflection reaches it.
+    private CasefoldMountActor(CasefoldMountOptions options, IActorRef? reportTo, MountHolder<CasefoldMount> holder)
         : base("casefold mount", options.Mountpoint, reportTo, holder)
     {
         _options = options;

@@ -14,13 +14,20 @@ public sealed class LayerMountActor : ServedMountActor<LayerMount>
 {
     private readonly LayerMountOptions _options;
 
-    /// <summary>Public for Akka's activator only: create the actor through <see cref="Props"/>.</summary>
-    public LayerMountActor(LayerMountOptions options, IActorRef? reportTo, MountHolder<LayerMount> holder)
+    // Made only by Props' delegate: no reflection reaches it.
+    private LayerMountActor(LayerMountOptions options, IActorRef? reportTo, MountHolder<LayerMount> holder)
         : base("layer mount", options.Mountpoint, reportTo, holder)
     {
         _options = options;
+    }
+
+    protected override void OnReceive(object message)
+    {
         // Tests only: the live mount, to reach its session.
-        Receive<GetLayerMount>(_ => Sender.Tell(new GetLayerMountResult(Mount)));
+        if (message is GetLayerMount)
+            Sender.Tell(new GetLayerMountResult(Mount));
+        else
+            base.OnReceive(message);
     }
 
     /// <summary>
