@@ -1,7 +1,7 @@
 using Akka.Actor;
+using FlatImage.Actors.Hosting;
 using FlatImage.Runtime.Commit;
 using FlatImage.Runtime.Layers;
-using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Commit;
 

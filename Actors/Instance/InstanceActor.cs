@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Actors.Mounts;
 using FlatImage.Actors.Portal;
 using FlatImage.Actors.Sandbox;
@@ -7,7 +8,6 @@ using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Instances;
 using FlatImage.Runtime.Portal;
 using FlatImage.Runtime.Sandbox;
-using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Instance;
 

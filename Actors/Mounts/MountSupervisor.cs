@@ -1,11 +1,11 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Runtime.Config;
 using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Instances;
 using FlatImage.Runtime.Layers;
 using FlatImage.Runtime.Sandbox;
-using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Mounts;
 

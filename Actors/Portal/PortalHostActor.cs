@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
-using FlatImage.Runtime.Portal;
 using FlatImage.Actors.Hosting;
+using FlatImage.Runtime.Portal;
 
 namespace FlatImage.Actors.Portal;
 
