@@ -1,4 +1,5 @@
 using Akka.Actor;
+using FlatImage.Actors.Hosting;
 using FlatImage.Runtime.Commit;
 using FlatImage.Runtime.Layers;
 
@@ -11,12 +12,17 @@ namespace FlatImage.Actors.Commit;
 /// thread pool and its outcome comes back to the asker as a message; the actor holds no state,
 /// and one commit at a time is guarded by the data directory's lock, not by the mailbox.
 /// </summary>
-public sealed class LayerCommitActor : ReceiveActor
+public sealed class LayerCommitActor : UntypedActor
 {
-    public LayerCommitActor() => Receive<CommitLayer>(HandleCommit);
+    public static Props Props() => ActorProps.From(() => new LayerCommitActor());
 
-    // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
-    public static Props Props() => Akka.Actor.Props.Create(() => new LayerCommitActor());
+    protected override void OnReceive(object message)
+    {
+        if (message is CommitLayer request)
+            HandleCommit(request);
+        else
+            Unhandled(message);
+    }
 
     private void HandleCommit(CommitLayer request)
     {

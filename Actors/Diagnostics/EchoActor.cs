@@ -1,14 +1,20 @@
 using Akka.Actor;
+using FlatImage.Actors.Hosting;
 
 namespace FlatImage.Actors.Diagnostics;
 
 /// <summary>Answers <see cref="Ping"/> with <see cref="PingResult"/>: proves the actor runtime works in the published binary.</summary>
-public sealed class EchoActor : ReceiveActor
+public sealed class EchoActor : UntypedActor
 {
-    public EchoActor() => Receive<Ping>(HandlePing);
+    public static Props Props() => ActorProps.From(() => new EchoActor());
 
-    // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
-    public static Props Props() => Akka.Actor.Props.Create(() => new EchoActor());
+    protected override void OnReceive(object message)
+    {
+        if (message is Ping ping)
+            HandlePing(ping);
+        else
+            Unhandled(message);
+    }
 
     private void HandlePing(Ping ping) => Sender.Tell(new PingResult(ping.Payload));
 }

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Actors.Mounts;
 using FlatImage.Actors.Portal;
 using FlatImage.Actors.Sandbox;
@@ -17,7 +18,7 @@ namespace FlatImage.Actors.Instance;
 /// mount fails, or on <see cref="StopInstance"/>. Answers <see cref="RunInstance"/> with
 /// <see cref="RunInstanceResult"/> once everything is unmounted, then stops.
 /// </summary>
-public sealed class InstanceActor : ReceiveActor
+public sealed class InstanceActor : UntypedActor
 {
     private readonly Func<LayerMountOptions, Props> _layerMount;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -37,16 +38,38 @@ public sealed class InstanceActor : ReceiveActor
     public InstanceActor(Func<LayerMountOptions, Props> layerMount)
     {
         _layerMount = layerMount;
-        Receive<RunInstance>(HandleRun);
-        Receive<MountsReady>(HandleMountsReady);
-        Receive<MountsFailed>(HandleMountsFailed);
-        Receive<SandboxExited>(HandleSandboxExited);
-        Receive<StopInstance>(HandleStop);
-        Receive<Terminated>(HandleTerminated);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case RunInstance runInstance:
+                HandleRun(runInstance);
+                break;
+            case MountsReady mountsReady:
+                HandleMountsReady(mountsReady);
+                break;
+            case MountsFailed mountsFailed:
+                HandleMountsFailed(mountsFailed);
+                break;
+            case SandboxExited sandboxExited:
+                HandleSandboxExited(sandboxExited);
+                break;
+            case StopInstance stopInstance:
+                HandleStop(stopInstance);
+                break;
+            case Terminated terminated:
+                HandleTerminated(terminated);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(Func<LayerMountOptions, Props> layerMount) =>
-        Akka.Actor.Props.Create(() => new InstanceActor(layerMount));
+        ActorProps.From(() => new InstanceActor(layerMount));
 
     /// <summary>Children that throw are stopped: the run ends with their error instead of retrying a mount or a sandbox.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Stop);

@@ -8,14 +8,30 @@ namespace FlatImage.Actors.Logging;
 /// Akka.NET's log events go to Serilog (the instance's log file; stderr only with FIM_DEBUG=1)
 /// instead of Akka's standard-out logger: on a successful run the launcher prints nothing.
 /// </summary>
-public sealed class SerilogLoggerActor : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+public sealed class SerilogLoggerActor : UntypedActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
-    public SerilogLoggerActor()
+    protected override void OnReceive(object message)
     {
-        Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
-        Receive<Error>(e => Serilog.Log.Error(e.Cause, "[{Source}] {Message}", e.LogSource, e.Message));
-        Receive<Warning>(e => Serilog.Log.Warning("[{Source}] {Message}", e.LogSource, e.Message));
-        Receive<Info>(e => Serilog.Log.Information("[{Source}] {Message}", e.LogSource, e.Message));
-        Receive<Debug>(e => Serilog.Log.Debug("[{Source}] {Message}", e.LogSource, e.Message));
+        switch (message)
+        {
+            case InitializeLogger:
+                Sender.Tell(new LoggerInitialized());
+                break;
+            case Error e:
+                Serilog.Log.Error(e.Cause, "[{Source}] {Message}", e.LogSource, e.Message);
+                break;
+            case Warning e:
+                Serilog.Log.Warning("[{Source}] {Message}", e.LogSource, e.Message);
+                break;
+            case Info e:
+                Serilog.Log.Information("[{Source}] {Message}", e.LogSource, e.Message);
+                break;
+            case Debug e:
+                Serilog.Log.Debug("[{Source}] {Message}", e.LogSource, e.Message);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 }

@@ -15,8 +15,8 @@ public sealed class CasefoldMountActor : ServedMountActor<CasefoldMount>
 {
     private readonly CasefoldMountOptions _options;
 
-    /// <summary>Public for Akka's activator only: create the actor through <see cref="Props"/>.</summary>
-    public CasefoldMountActor(CasefoldMountOptions options, IActorRef? reportTo, MountHolder<CasefoldMount> holder)
+    // Made only by Props' delegate: no reflection reaches it.
+    private CasefoldMountActor(CasefoldMountOptions options, IActorRef? reportTo, MountHolder<CasefoldMount> holder)
         : base("casefold mount", options.Mountpoint, reportTo, holder)
     {
         _options = options;
@@ -30,7 +30,7 @@ public sealed class CasefoldMountActor : ServedMountActor<CasefoldMount>
     {
         var holder = new MountHolder<CasefoldMount>();
         // Mounting waits for FUSE_INIT and unmounting for the session: on a thread of its own (ActorDispatchers.Blocking).
-        return Akka.Actor.Props.Create(() => new CasefoldMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
+        return ActorProps.From(() => new CasefoldMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
     }
 
     protected override CasefoldMount StartMount(Action<FuseWorkerFault> onFault)

@@ -14,13 +14,20 @@ public sealed class LayerMountActor : ServedMountActor<LayerMount>
 {
     private readonly LayerMountOptions _options;
 
-    /// <summary>Public for Akka's activator only: create the actor through <see cref="Props"/>.</summary>
-    public LayerMountActor(LayerMountOptions options, IActorRef? reportTo, MountHolder<LayerMount> holder)
+    // Made only by Props' delegate: no reflection reaches it.
+    private LayerMountActor(LayerMountOptions options, IActorRef? reportTo, MountHolder<LayerMount> holder)
         : base("layer mount", options.Mountpoint, reportTo, holder)
     {
         _options = options;
+    }
+
+    protected override void OnReceive(object message)
+    {
         // Tests only: the live mount, to reach its session.
-        Receive<GetLayerMount>(_ => Sender.Tell(new GetLayerMountResult(Mount)));
+        if (message is GetLayerMount)
+            Sender.Tell(new GetLayerMountResult(Mount));
+        else
+            base.OnReceive(message);
     }
 
     /// <summary>
@@ -31,8 +38,7 @@ public sealed class LayerMountActor : ServedMountActor<LayerMount>
     public static Props Props(LayerMountOptions options, IActorRef? reportTo = null)
     {
         var holder = new MountHolder<LayerMount>();
-        // A factory lambda, not Props.Create<T>(): under NativeAOT a constructor found by reflection may be trimmed away.
-        return Akka.Actor.Props.Create(() => new LayerMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
+        return ActorProps.From(() => new LayerMountActor(options, reportTo, holder)).WithDispatcher(ActorDispatchers.Blocking);
     }
 
     protected override LayerMount StartMount(Action<FuseWorkerFault> onFault) => LayerMount.Start(_options, onFault);

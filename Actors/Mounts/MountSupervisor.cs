@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Runtime.Config;
 using FlatImage.Runtime.Filesystems;
 using FlatImage.Runtime.Instances;
@@ -21,7 +22,7 @@ namespace FlatImage.Actors.Mounts;
 /// not retried blindly, and the run ends with its error. (Worker crashes inside a FUSE session
 /// are the layer mount's own business: it restarts the worker on the same connection.)
 /// </summary>
-public sealed class MountSupervisor : ReceiveActor
+public sealed class MountSupervisor : UntypedActor
 {
     private readonly RunPlan _plan;
     private readonly JanitorProcess _janitor;
@@ -41,16 +42,34 @@ public sealed class MountSupervisor : ReceiveActor
         _plan = plan;
         _janitor = janitor;
         _layerMount = layerMount;
-        Receive<MountReady>(HandleMountReady);
-        Receive<MountFailed>(failed => _lastFailure = failed.Cause is InvalidLayerException
-            ? failed.Cause.Message // it names the layer, which is what the user must act on
-            : $"mount {failed.Mountpoint}: {failed.Cause.Message}");
-        Receive<Terminated>(HandleTerminated);
-        Receive<TearDownMounts>(_ => HandleTearDown());
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case MountReady mountReady:
+                HandleMountReady(mountReady);
+                break;
+            case MountFailed failed:
+                _lastFailure = failed.Cause is InvalidLayerException
+                    ? failed.Cause.Message // it names the layer, which is what the user must act on
+                    : $"mount {failed.Mountpoint}: {failed.Cause.Message}";
+                break;
+            case Terminated terminated:
+                HandleTerminated(terminated);
+                break;
+            case TearDownMounts:
+                HandleTearDown();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(RunPlan plan, JanitorProcess janitor, Func<LayerMountOptions, Props> layerMount) =>
-        Akka.Actor.Props.Create(() => new MountSupervisor(plan, janitor, layerMount));
+        ActorProps.From(() => new MountSupervisor(plan, janitor, layerMount));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(
         maxNrOfRetries: 0, withinTimeRange: TimeSpan.Zero,

@@ -14,7 +14,7 @@ namespace FlatImage.Actors.Mounts;
 /// mount is in the mount table; a daemon that dies while the instance runs makes this actor fail
 /// (the supervisor stops it and the instance ends with that error); PostStop unmounts and reaps it.
 /// </summary>
-public sealed class OverlayMountActor : ReceiveActor
+public sealed class OverlayMountActor : UntypedActor
 {
     private readonly IReadOnlyList<string> _command;
     private readonly string _merged;
@@ -30,11 +30,23 @@ public sealed class OverlayMountActor : ReceiveActor
         _command = command;
         _merged = merged;
         _janitor = janitor;
-        Receive<ChildExited>(HandleDaemonExited);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case ChildExited childExited:
+                HandleDaemonExited(childExited);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(IReadOnlyList<string> command, string merged, JanitorProcess janitor, string logFile) =>
-        Akka.Actor.Props.Create(() => new OverlayMountActor(command, merged, janitor, logFile)).WithDispatcher(ActorDispatchers.Blocking);
+        ActorProps.From(() => new OverlayMountActor(command, merged, janitor, logFile)).WithDispatcher(ActorDispatchers.Blocking);
 
     protected override void PreStart()
     {

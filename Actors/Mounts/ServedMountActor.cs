@@ -19,7 +19,7 @@ namespace FlatImage.Actors.Mounts;
 /// incarnations (created by the subclass's Props, one per actor), which the next incarnation
 /// adopts instead of mounting again.
 /// </summary>
-public abstract class ServedMountActor<TMount> : ReceiveActor where TMount : class, IServedMount
+public abstract class ServedMountActor<TMount> : UntypedActor where TMount : class, IServedMount
 {
     private readonly string _mountpoint;
     private readonly IActorRef? _reportTo;
@@ -32,8 +32,22 @@ public abstract class ServedMountActor<TMount> : ReceiveActor where TMount : cla
         _mountpoint = mountpoint;
         _reportTo = reportTo;
         _holder = holder;
-        Receive<FuseWorkerFaulted>(HandleWorkerFaulted);
-        Receive<SessionEnded>(_ => HandleSessionEnded());
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case FuseWorkerFaulted fuseWorkerFaulted:
+                HandleWorkerFaulted(fuseWorkerFaulted);
+                break;
+            case SessionEnded:
+                HandleSessionEnded();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     protected ILoggingAdapter Log { get; } = Context.GetLogger();

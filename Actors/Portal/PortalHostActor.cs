@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Runtime.Portal;
 
 namespace FlatImage.Actors.Portal;
@@ -13,7 +14,7 @@ namespace FlatImage.Actors.Portal;
 /// socket's backlog, never in threads. Started by the instance before the sandbox, only with the
 /// <c>portal</c> permission (§16b), and stopped after it: stopping kills what the sessions still run.
 /// </summary>
-public sealed class PortalHostActor : ReceiveActor
+public sealed class PortalHostActor : UntypedActor
 {
     private readonly PortalListener _listener;
     private readonly uint _ownerUid;
@@ -33,13 +34,29 @@ public sealed class PortalHostActor : ReceiveActor
         _ownerUid = ownerUid;
         _searchPath = searchPath;
         _maxSessions = maxSessions;
-        Receive<ConnectionAccepted>(HandleAccepted);
-        Receive<Terminated>(_ => _accepting?.SessionEnded());
-        Receive<ListenerClosed>(_ => _log.Debug("portal socket closed"));
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case ConnectionAccepted connectionAccepted:
+                HandleAccepted(connectionAccepted);
+                break;
+            case Terminated:
+                _accepting?.SessionEnded();
+                break;
+            case ListenerClosed:
+                _log.Debug("portal socket closed");
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(PortalListener listener, uint ownerUid, string searchPath, int maxSessions = PortalAcceptLoop.MaxSessions) =>
-        Akka.Actor.Props.Create(() => new PortalHostActor(listener, ownerUid, searchPath, maxSessions));
+        ActorProps.From(() => new PortalHostActor(listener, ownerUid, searchPath, maxSessions));
 
     /// <summary>A session that throws ends that one call; the portal keeps serving.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Stop);

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using FlatImage.Actors.Hosting;
 using FlatImage.Runtime.Portal;
 
 namespace FlatImage.Actors.Portal;
@@ -10,7 +11,7 @@ namespace FlatImage.Actors.Portal;
 /// session's end comes back as <see cref="SessionEnded"/> and stops the actor; an actor stopped
 /// earlier (the instance is ending) kills the process and closes the connection in PostStop.
 /// </summary>
-public sealed class PortalSessionActor : ReceiveActor
+public sealed class PortalSessionActor : UntypedActor
 {
     private readonly PortalSession _session;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -18,11 +19,23 @@ public sealed class PortalSessionActor : ReceiveActor
     public PortalSessionActor(PortalConnection connection, uint ownerUid, string searchPath)
     {
         _session = new PortalSession(connection, ownerUid, searchPath);
-        Receive<SessionEnded>(HandleEnded);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case SessionEnded sessionEnded:
+                HandleEnded(sessionEnded);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(PortalConnection connection, uint ownerUid, string searchPath) =>
-        Akka.Actor.Props.Create(() => new PortalSessionActor(connection, ownerUid, searchPath));
+        ActorProps.From(() => new PortalSessionActor(connection, ownerUid, searchPath));
 
     protected override void PreStart()
     {

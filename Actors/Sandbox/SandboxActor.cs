@@ -13,7 +13,7 @@ namespace FlatImage.Actors.Sandbox;
 /// program talks to the terminal directly. Its exit ends the instance: the parent gets
 /// <see cref="SandboxExited"/> with the shell-style status (128+N for a signal).
 /// </summary>
-public sealed class SandboxActor : ReceiveActor
+public sealed class SandboxActor : UntypedActor
 {
     private readonly string _bwrap;
     private readonly IReadOnlyList<string> _arguments;
@@ -28,13 +28,27 @@ public sealed class SandboxActor : ReceiveActor
         _bwrap = bwrap;
         _arguments = arguments;
         _environment = environment;
-        Receive<ChildExited>(HandleChildExited);
-        Receive<ForwardSignal>(HandleForwardSignal);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case ChildExited childExited:
+                HandleChildExited(childExited);
+                break;
+            case ForwardSignal forwardSignal:
+                HandleForwardSignal(forwardSignal);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     /// <param name="inheritedFds">handed to bwrap at their child numbers (the root caller's user namespace); this actor closes them once bwrap has them.</param>
     public static Props Props(string bwrap, IReadOnlyList<string> arguments, IReadOnlyList<string> environment, IReadOnlyList<(SafeHandle Fd, int ChildFd)> inheritedFds) =>
-        Akka.Actor.Props.Create(() => new SandboxActor(bwrap, arguments, environment, inheritedFds)).WithDispatcher(ActorDispatchers.Blocking);
+        ActorProps.From(() => new SandboxActor(bwrap, arguments, environment, inheritedFds)).WithDispatcher(ActorDispatchers.Blocking);
 
     protected override void PreStart()
     {
