@@ -24,17 +24,8 @@ user=${FIM_BENCH_USER:-fimtest}
 runs=${RUNS:-10}
 cold_runs=${COLD_RUNS:-5}
 
-[ "$(id -u)" -eq 0 ] || { echo "bench/profile.sh: run as root (it drops the page cache and runs as $user)" >&2; exit 1; }
-id -u "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
-chmod 666 /dev/fuse
-uid=$(id -u "$user")
-gid=$(id -g "$user")
-
-work=$(mktemp -d /tmp/fim-bench-profile.XXXXXX)
-chmod 755 "$work"
 # KEEP=1 keeps the work directory (the images, layers, profiles and hyperfine JSON) for a closer look.
-trap 'for m in $(awk -v w="$work" "index(\$5, w) == 1 { print \$5 }" /proc/self/mountinfo | sort -r); do umount -l "$m"; done; [ -n "${KEEP:-}" ] || rm -rf --one-file-system "$work"' EXIT
-as_user=(setpriv "--reuid=$uid" "--regid=$gid" --clear-groups --)
+bench_as_user bench/profile.sh fim-bench-profile
 
 # The Python image, as bench/python-start.sh makes it.
 cp "$debian" "$work/python-src.flatimage"

@@ -26,17 +26,7 @@ runs=${RUNS:-10}
 cold_runs=${COLD_RUNS:-5}
 program=${PROGRAM:-}
 
-[ "$(id -u)" -eq 0 ] || { echo "bench/storage.sh: run as root (it drops the page cache and runs the peers as $user)" >&2; exit 1; }
-id -u "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
-chmod 666 /dev/fuse
-uid=$(id -u "$user")
-gid=$(id -g "$user")
-
-work=$(mktemp -d /tmp/fim-bench-storage.XXXXXX)
-chmod 755 "$work"
-trap 'for m in $(awk -v w="$work" "index(\$5, w) == 1 { print \$5 }" /proc/self/mountinfo | sort -r); do umount -l "$m"; done; rm -rf --one-file-system "$work"' EXIT
-
-as_user=(setpriv "--reuid=$uid" "--regid=$gid" --clear-groups --)
+bench_as_user bench/storage.sh fim-bench-storage
 # The image's merged read-only stack, exactly as a run mounts it, is the peers' tree.
 mkdir "$work/stack"
 "$image" fim-layer mount "$image" "$work/stack" & stack_pid=$!
