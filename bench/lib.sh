@@ -25,3 +25,22 @@ bench_as_user() {
   chmod 755 "$work"
   trap 'for m in $(awk -v w="$work" "index(\$5, w) == 1 { print \$5 }" /proc/self/mountinfo | sort -r); do umount -l "$m"; done; [ -n "${KEEP:-}" ] || rm -rf --one-file-system "$work"' EXIT
 }
+
+# write_peer_b <script> <bwrap 0.12>: peer (b) as a script, `<script> <squashfs> <command...>`:
+# mounts the SquashFS with squashfuse_ll, runs the command in bubblewrap 0.12's kernel overlay on
+# it (fresh upper and work directories below $work), then unmounts and removes what it made.
+write_peer_b() {
+  cat > "$1" <<SH
+#!/bin/sh
+set -e
+sqfs=\$1; shift
+d=\$(mktemp -d -p "$work")
+mkdir \$d/lower \$d/upper \$d/work
+squashfuse_ll "\$sqfs" \$d/lower
+"$2" --unshare-user --uid 0 --gid 0 --overlay-src \$d/lower --overlay \$d/upper \$d/work / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid --unshare-net --die-with-parent "\$@"
+fusermount3 -u \$d/lower
+chmod -R u+rwx \$d 2>/dev/null || true
+rm -rf \$d
+SH
+  chmod 755 "$1"
+}

@@ -65,19 +65,7 @@ chown -R "$uid:$gid" "$work"
 chmod 700 "$work/xdg"
 export XDG_RUNTIME_DIR=$work/xdg
 
-cat > "$work/peer-b.sh" <<SH
-#!/bin/sh
-set -e
-sqfs=\$1; shift
-d=\$(mktemp -d -p "$work")
-mkdir \$d/lower \$d/upper \$d/work
-squashfuse_ll "\$sqfs" \$d/lower
-"$work/bwrap-0.12" --unshare-user --uid 0 --gid 0 --overlay-src \$d/lower --overlay \$d/upper \$d/work / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid --unshare-net --die-with-parent "\$@"
-fusermount3 -u \$d/lower
-chmod -R u+rwx \$d 2>/dev/null || true
-rm -rf \$d
-SH
-chmod 755 "$work/peer-b.sh"
+write_peer_b "$work/peer-b.sh" "$work/bwrap-0.12"
 
 # First runs (relocation, tool extraction) and a check that each answers.
 for name in debian python; do

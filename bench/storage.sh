@@ -56,24 +56,14 @@ fusermount3 -u \$d/merged
 fusermount3 -u -z \$d/lower
 rm -rf \$d
 SH
-cat > "$work/peer-b.sh" <<SH
-#!/bin/sh
-set -e
-d=\$(mktemp -d -p "$work")
-mkdir \$d/lower \$d/upper \$d/work
-squashfuse_ll "$work/tree.sqfs" \$d/lower
-"$work/bwrap-0.12" --unshare-user --uid 0 --gid 0 --overlay-src \$d/lower --overlay \$d/upper \$d/work / --dev /dev --proc /proc --tmpfs /tmp --unshare-pid --unshare-net --die-with-parent "\$@"
-fusermount3 -u \$d/lower
-chmod -R u+rwx \$d 2>/dev/null || true
-rm -rf \$d
-SH
-chmod 755 "$work/peer-a.sh" "$work/peer-b.sh"
+write_peer_b "$work/peer-b.sh" "$work/bwrap-0.12"
+chmod 755 "$work/peer-a.sh"
 
 # First runs: relocation, tool extraction, the kernel overlay probe; and a sanity check of each.
 for p in true "$read_heavy" ${program:+"$program"}; do
     "${as_user[@]}" "$work/debian.flatimage" fim-exec sh -c "$p"
     "${as_user[@]}" "$work/peer-a.sh" sh -c "$p"
-    "${as_user[@]}" "$work/peer-b.sh" sh -c "$p"
+    "${as_user[@]}" "$work/peer-b.sh" "$work/tree.sqfs" sh -c "$p"
 done
 overlay=$("${as_user[@]}" "$work/debian.flatimage" fim-overlay show)
 
@@ -84,7 +74,7 @@ bench() { # label program runs hyperfine-options...
     hyperfine -N "$@" --runs "$n" --export-json "$work/$label.json" \
         -n "$(basename "$image") fim-exec ($overlay)" "${as_user[*]} $work/debian.flatimage fim-exec sh -c '$p'" \
         -n "(a) squashfuse_ll + fuse-overlayfs + bwrap $(bwrap --version | cut -d' ' -f2)" "${as_user[*]} $work/peer-a.sh sh -c '$p'" \
-        -n "(b) squashfuse_ll + bwrap 0.12 kernel overlay" "${as_user[*]} $work/peer-b.sh sh -c '$p'" >/dev/null
+        -n "(b) squashfuse_ll + bwrap 0.12 kernel overlay" "${as_user[*]} $work/peer-b.sh $work/tree.sqfs sh -c '$p'" >/dev/null
 }
 labels="true-warm true-cold read-warm read-cold"
 bench true-warm true "$runs" --warmup 3
@@ -122,4 +112,4 @@ print(f"\nLauncher peak memory (max RSS of the launcher and its children, GNU ti
       f"read-heavy {int(peak_read)/1024:.1f} MiB.")
 print("\nTargets of issue 11: `fim-exec true` ≤ 0.5 × (a); the read-heavy program ≤ 1.0 × (b).")
 PY
-cat bench/results/storage.md
+cat "$out"
