@@ -238,10 +238,15 @@ public class FuseSessionTests
             if (i % 10 == 0) _ = File.ReadAllBytes(file);
         }
         Assert.True(fs.GetAttrCalls > 1000, $"{fs.GetAttrCalls} GETATTRs");
-        // A per-request allocation costs at least 24 bytes every request. In Release builds a rare
-        // one-off 32-byte allocation shows up between two GETATTRs (origin not found yet), so the
-        // bound is on the average: under one byte per request means no request allocates.
-        Assert.True(fs.AllocatedPerGetAttr < 1.0, $"{fs.AllocatedPerGetAttr:F2} bytes per request (max {fs.MaxAllocatedBetweenGetAttrs})");
+        // A per-request allocation (at least 24 bytes) shows in nearly every interval between two
+        // GETATTRs, and one on the READ path in every tenth. One-offs of the runtime's show in one
+        // interval each, whatever their size: in Release builds a rare 32-byte allocation (origin
+        // not found yet), and under the JIT test host a marshalling stub (~7.5 KiB) built when a
+        // P/Invoke is first called on a path the warm-up did not take, seen once in a CI run. So the
+        // bound is on how many intervals allocate, not on how many bytes: under 1 % of them.
+        Assert.True(fs.AllocatingGetAttrIntervals * 100 < fs.MeasuredGetAttrIntervals,
+            $"{fs.AllocatingGetAttrIntervals} of {fs.MeasuredGetAttrIntervals} request intervals allocated " +
+            $"({fs.AllocatedPerGetAttr:F2} bytes per request, at most {fs.MaxAllocatedBetweenGetAttrs} in one)");
         Assert.Empty(m.Faults);
     }
 

@@ -27,6 +27,7 @@ public sealed class MemoryFileSystem : IFuseFileSystem
     private long _maxAllocatedBetweenGetAttrs;
     private long _allocatedAfterWarmUp;
     private long _measuredGetAttrs;
+    private long _allocatingGetAttrIntervals;
     private long _getAttrs;
     private readonly ThreadLocal<long> _allocatedAtLastGetAttr = new(() => -1);
     private readonly ThreadLocal<int> _getAttrsOnThread = new(() => 0);
@@ -64,6 +65,16 @@ public sealed class MemoryFileSystem : IFuseFileSystem
     public long GetAttrCalls => Interlocked.Read(ref _getAttrs);
 
     public long MaxAllocatedBetweenGetAttrs => Interlocked.Read(ref _maxAllocatedBetweenGetAttrs);
+
+    /// <summary>GETATTR intervals measured after warm-up (each a worker's whole loop from one GETATTR to its next).</summary>
+    public long MeasuredGetAttrIntervals => Interlocked.Read(ref _measuredGetAttrs);
+
+    /// <summary>
+    /// Of <see cref="MeasuredGetAttrIntervals"/>, those in which the worker allocated anything: a
+    /// per-request allocation shows in (nearly) every one, a one-off of the runtime's (a
+    /// marshalling stub built at a P/Invoke's first call) in one.
+    /// </summary>
+    public long AllocatingGetAttrIntervals => Interlocked.Read(ref _allocatingGetAttrIntervals);
 
     /// <summary>Bytes a worker allocated per served GETATTR interval, on average, after warm-up.</summary>
     public double AllocatedPerGetAttr => Interlocked.Read(ref _measuredGetAttrs) == 0 ? 0
@@ -168,6 +179,8 @@ public sealed class MemoryFileSystem : IFuseFileSystem
         {
             Interlocked.Add(ref _allocatedAfterWarmUp, now - last);
             Interlocked.Increment(ref _measuredGetAttrs);
+            if (now > last)
+                Interlocked.Increment(ref _allocatingGetAttrIntervals);
             if (now - last > Interlocked.Read(ref _maxAllocatedBetweenGetAttrs))
                 Interlocked.Exchange(ref _maxAllocatedBetweenGetAttrs, now - last);
         }
