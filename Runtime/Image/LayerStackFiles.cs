@@ -22,7 +22,6 @@ public sealed class LayerStackFiles : IDisposable
     // and each open checks and decompresses a layer's whole metadata.
     private readonly LayerReaderSet _readers;
     private readonly bool _ownsReaders;
-    private readonly int _count;
 
     /// <summary>Reads through readers of its own, closed with this object.</summary>
     public LayerStackFiles(IReadOnlyList<LayerLocation> bottomToTop)
@@ -40,7 +39,6 @@ public sealed class LayerStackFiles : IDisposable
     {
         _readers = readers;
         _ownsReaders = ownsReaders;
-        _count = readers.Layers.Count;
     }
 
     public void Dispose()
@@ -68,10 +66,10 @@ public sealed class LayerStackFiles : IDisposable
             inode.Type == LayerFileType.Directory ? new FoundDirectory(inode.Mode & 0xfff) : new Missing()) is FoundDirectory d ? d.Permissions : null;
 
     private Outcome Walk(string path, Func<LayerReader, ulong, LayerInode, Outcome> atEnd) =>
-        _count == 0 ? new Missing() : ReadMerged(Reader, _count, path, atEnd);
+        _readers.Layers.Count == 0 ? new Missing() : ReadMerged(Reader, _readers.Layers.Count, path, atEnd);
 
     /// <summary>The reader of the <paramref name="topIndex"/>-th layer from the top: the layer that wins a path is asked first.</summary>
-    private LayerReader Reader(int topIndex) => _readers.Get(_count - 1 - topIndex);
+    private LayerReader Reader(int topIndex) => _readers.Get(_readers.Layers.Count - 1 - topIndex);
 
     /// <param name="atEnd">what the entry the path ends at (not a symlink) gives.</param>
     private static Outcome ReadMerged(Func<int, LayerReader> reader, int count, string path, Func<LayerReader, ulong, LayerInode, Outcome> atEnd)

@@ -58,7 +58,7 @@ public sealed class StartProfile
             text = end < 0 ? default : text[(end + 1)..];
             if (line.IsEmpty || line[0] == (byte)'#')
                 continue;
-            if (Components(line) is { } components && seen.Add(Convert.ToBase64String(line)))
+            if (Components(line) is { } components && seen.Add(Key(line)))
                 paths.Add(components);
             else
                 skipped++;
@@ -137,7 +137,7 @@ public sealed class StartProfile
     }
 
     // Names are raw bytes; Latin-1 maps each byte to one char, so keys compare as the bytes do.
-    private static string Key(byte[] name) => Encoding.Latin1.GetString(name);
+    private static string Key(ReadOnlySpan<byte> name) => Encoding.Latin1.GetString(name);
 
     /// <summary>The components of an absolute path of plain names, or null.</summary>
     private static byte[][]? Components(ReadOnlySpan<byte> path)
